@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { LatchkeyConfigModule } from '@latchkey/config';
+import { JobsModule } from '@latchkey/jobs';
+import { MessagingModule } from '@latchkey/messaging';
+import { PersistenceModule } from '@latchkey/persistence';
+import { HealthController } from './health/health.controller';
+
+@Module({
+  imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, JobsModule, MessagingModule, TerminusModule],
+  controllers: [HealthController],
+})
+export class ApiModule {}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { LatchkeyConfigModule } from '@latchkey/config';
+import { DirectoryModule } from '@latchkey/directory';
+import { JobsModule } from '@latchkey/jobs';
+import { MessagingModule } from '@latchkey/messaging';
+import { PersistenceModule } from '@latchkey/persistence';
+import { HealthController } from './health.controller';
+
+@Module({
+  imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, JobsModule, MessagingModule, DirectoryModule, TerminusModule],
+  controllers: [HealthController],
+})
+export class SyncWorkerModule {}

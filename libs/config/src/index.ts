@@ -1,0 +1,2 @@
+export { AppConfig, LatchkeyConfigModule } from './config.module';
+export { ConfigError, parseConfig, type ParsedConfig } from './config.schema';

@@ -1,0 +1,1 @@
+export { describeFailure, withTimeout } from './probe';

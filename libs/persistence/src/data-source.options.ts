@@ -1,0 +1,26 @@
+import type { DataSourceOptions } from 'typeorm';
+import type { ParsedConfig } from '@latchkey/config';
+import { EventStoreSchema1764000000000 } from './migrations/1764000000000-event-store-schema';
+
+/** Every migration, in order. Listed explicitly so that a bundled build cannot miss one. */
+export const migrations = [EventStoreSchema1764000000000];
+
+/** Schema changes go through migrations only; `synchronize` stays off everywhere. */
+export function dataSourceOptions(config: Pick<ParsedConfig, 'postgres'>): DataSourceOptions {
+  const { host, port, user, password, database } = config.postgres;
+  return {
+    type: 'postgres',
+    host,
+    port,
+    username: user,
+    password,
+    database,
+    applicationName: 'latchkey',
+    synchronize: false,
+    migrationsRun: false,
+    migrationsTransactionMode: 'each',
+    migrations,
+    entities: [],
+    extra: { max: 10, connectionTimeoutMillis: 5_000 },
+  };
+}
