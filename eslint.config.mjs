@@ -15,6 +15,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.js'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The domain stays plain TypeScript: no framework, database, broker or directory imports.
     files: ['libs/*/src/domain/**/*.ts'],
     rules: {

@@ -2,15 +2,16 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppConfig } from '@latchkey/config';
+import { exitCleanlyOnSignals } from '@latchkey/runtime';
 import { ApiModule } from './api.module';
 
 async function bootstrap() {
   const app = await NestFactory.create(ApiModule, { bufferLogs: false });
-  // SIGTERM: stop accepting, let in-flight requests finish, close pools and clients, exit 0.
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
-  const { api } = app.get(AppConfig);
+  const { api, shutdownGraceMs } = app.get(AppConfig);
+  const logger = new Logger('api');
+  exitCleanlyOnSignals(app, shutdownGraceMs, logger);
   await app.listen(api.port, '127.0.0.1');
-  new Logger('api').log(`listening on http://127.0.0.1:${api.port} (health: /health)`);
+  logger.log(`listening on http://127.0.0.1:${api.port} (health: /health)`);
 }
 
 bootstrap().catch((error: Error) => {

@@ -6,7 +6,9 @@ import { Command } from 'commander';
 
 /** Reads and validates configuration exactly as the services do (environment, then .env). */
 async function loadConfig(): Promise<AppConfig> {
-  const context = await NestFactory.createApplicationContext(LatchkeyConfigModule.forRoot(), { logger: false });
+  const context = await NestFactory.createApplicationContext(LatchkeyConfigModule.forRoot(), {
+    logger: false,
+  });
   const config = context.get(AppConfig);
   await context.close();
   return config;

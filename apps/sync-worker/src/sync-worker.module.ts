@@ -8,7 +8,14 @@ import { PersistenceModule } from '@latchkey/persistence';
 import { HealthController } from './health.controller';
 
 @Module({
-  imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, JobsModule, MessagingModule, DirectoryModule, TerminusModule],
+  imports: [
+    LatchkeyConfigModule.forRoot(),
+    PersistenceModule,
+    JobsModule,
+    MessagingModule,
+    DirectoryModule,
+    TerminusModule,
+  ],
   controllers: [HealthController],
 })
 export class SyncWorkerModule {}

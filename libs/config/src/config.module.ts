@@ -6,9 +6,10 @@ import { parseConfig, ParsedConfig } from './config.schema';
  * The validated, typed configuration. Inject it by this class: `constructor(private config: AppConfig)`.
  * (A class and an interface of the same name merge, so the token carries the parsed type.)
  */
+/* eslint-disable @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type */
 export abstract class AppConfig {}
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface AppConfig extends ParsedConfig {}
+/* eslint-enable @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type */
 
 const KEY = 'latchkey';
 
@@ -19,7 +20,9 @@ export class LatchkeyConfigModule {
   static forRoot(): DynamicModule {
     return {
       module: LatchkeyConfigModule,
-      imports: [ConfigModule.forRoot({ envFilePath: ['.env'], load: [() => ({ [KEY]: parseConfig(process.env) })] })],
+      imports: [
+        ConfigModule.forRoot({ envFilePath: ['.env'], load: [() => ({ [KEY]: parseConfig(process.env) })] }),
+      ],
       providers: [
         {
           provide: AppConfig,

@@ -33,7 +33,12 @@ describe('configuration', () => {
   it('names every bad value without echoing it', () => {
     let error: unknown;
     try {
-      parseConfig({ ...valid, REDIS_PORT: 'seventy', LDAP_URL: 'ldap://dc.example:389', LDAP_BIND_PASSWORD: '' });
+      parseConfig({
+        ...valid,
+        REDIS_PORT: 'seventy',
+        LDAP_URL: 'ldap://dc.example:389',
+        LDAP_BIND_PASSWORD: '',
+      });
     } catch (e) {
       error = e;
     }
@@ -47,6 +52,8 @@ describe('configuration', () => {
   });
 
   it('refuses a broker list with a malformed entry', () => {
-    expect(() => parseConfig({ ...valid, KAFKA_BROKERS: '127.0.0.1:9092,nonsense' })).toThrow(/KAFKA_BROKERS/);
+    expect(() => parseConfig({ ...valid, KAFKA_BROKERS: '127.0.0.1:9092,nonsense' })).toThrow(
+      /KAFKA_BROKERS/,
+    );
   });
 });

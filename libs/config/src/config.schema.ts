@@ -22,7 +22,10 @@ const environment = z.object({
 
   REDIS_HOST: nonEmpty,
   REDIS_PORT: port,
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,40}$/, 'expected letters, digits, ":", "_" or "-"').default('latchkey'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,40}$/, 'expected letters, digits, ":", "_" or "-"')
+    .default('latchkey'),
 
   KAFKA_BROKERS: z
     .string()
@@ -30,7 +33,9 @@ const environment = z.object({
     .pipe(z.array(hostPort).min(1)),
   KAFKA_CLIENT_ID: nonEmpty.default('latchkey'),
 
-  LDAP_URL: z.string().regex(/^ldaps:\/\/[^\s/]+(:\d{1,5})?\/?$/, 'expected ldaps://host[:port] (simple binds need TLS)'),
+  LDAP_URL: z
+    .string()
+    .regex(/^ldaps:\/\/[^\s/]+(:\d{1,5})?\/?$/, 'expected ldaps://host[:port] (simple binds need TLS)'),
   LDAP_CA_FILE: nonEmpty,
   LDAP_BASE_DN: nonEmpty,
   LDAP_BIND_DN: nonEmpty,

@@ -10,7 +10,10 @@ export type DirectoryConnection = ParsedConfig['directory'];
  * ldaps:// URLs are accepted (the configuration refuses others) and the server is checked against
  * the directory's own CA.
  */
-export function createDirectoryClient(connection: Pick<DirectoryConnection, 'url' | 'caFile'>, timeoutMs = 5_000) {
+export function createDirectoryClient(
+  connection: Pick<DirectoryConnection, 'url' | 'caFile'>,
+  timeoutMs = 5_000,
+) {
   return new Client({
     url: connection.url,
     timeout: timeoutMs,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '@latchkey/config';
-import { describeFailure, withTimeout } from '@latchkey/health';
+import { describeFailure, withTimeout } from '@latchkey/runtime';
 import { createDirectoryClient } from './directory.client';
 
 /** Up when the directory accepts the service account's bind over LDAPS. */

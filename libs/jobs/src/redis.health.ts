@@ -1,7 +1,7 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '@latchkey/config';
-import { describeFailure, withTimeout } from '@latchkey/health';
+import { describeFailure, withTimeout } from '@latchkey/runtime';
 import Redis from 'ioredis';
 
 /** Up when Redis answers PING. Its own connection, which never queues commands while Redis is away. */
@@ -27,7 +27,8 @@ export class RedisHealthIndicator implements OnModuleDestroy {
   async check(key = 'redis', timeoutMs = 2_000) {
     const indicator = this.health.check(key);
     try {
-      if (this.redis.status === 'wait' || this.redis.status === 'end') await withTimeout(this.redis.connect(), timeoutMs);
+      if (this.redis.status === 'wait' || this.redis.status === 'end')
+        await withTimeout(this.redis.connect(), timeoutMs);
       await withTimeout(this.redis.ping(), timeoutMs);
       return indicator.up();
     } catch (error) {

@@ -1,6 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { describeFailure, withTimeout } from '@latchkey/health';
+import { describeFailure, withTimeout } from '@latchkey/runtime';
 import { Kafka, type Admin } from 'kafkajs';
 
 /** Up when the cluster answers a metadata request and names a controller. */

@@ -39,7 +39,9 @@ describe('PostgreSQL through TypeORM (real server)', () => {
       await tx.query(`INSERT INTO streams (id, type, version) VALUES ($1, 'test', 1)`, [stream]);
       await insertEvent(tx, stream, 1);
     });
-    const [{ count }] = await db.query(`SELECT count(*)::int AS count FROM events WHERE stream_id = $1`, [stream]);
+    const [{ count }] = await db.query(`SELECT count(*)::int AS count FROM events WHERE stream_id = $1`, [
+      stream,
+    ]);
     expect(count).toBe(1);
   });
 

@@ -10,7 +10,11 @@ import { PostgresHealthIndicator } from './postgres.health';
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],
       // Fail fast at start-up instead of retrying silently: the supervisor restarts us.
-      useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config), retryAttempts: 3, retryDelay: 1_000 }),
+      useFactory: (config: AppConfig) => ({
+        ...dataSourceOptions(config),
+        retryAttempts: 3,
+        retryDelay: 1_000,
+      }),
     }),
     TerminusModule,
   ],

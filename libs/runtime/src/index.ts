@@ -1,1 +1,2 @@
 export { describeFailure, withTimeout } from './probe';
+export { exitCleanlyOnSignals } from './shutdown';

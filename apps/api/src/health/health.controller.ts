@@ -17,6 +17,10 @@ export class HealthController {
   @Get()
   @HealthCheck()
   check() {
-    return this.health.check([() => this.postgres.check(), () => this.redis.check(), () => this.kafka.check()]);
+    return this.health.check([
+      () => this.postgres.check(),
+      () => this.redis.check(),
+      () => this.kafka.check(),
+    ]);
   }
 }

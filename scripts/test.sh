@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `npm test`: sets up everything a fresh clone needs, then runs every check and test tier.
+#   lint and format, type check, unit tests, the stack, migrations, integration tests,
+#   a build, and end-to-end tests against the built apps.
+# Tests use their own database (POSTGRES_DB_TEST) and never touch the development one.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/node-env.sh
+ensure_node_modules
+
+export NODE_ENV=test
+export POSTGRES_DB="${POSTGRES_DB_TEST:-latchkey_test}"
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "lint, format and types"
+npx eslint --max-warnings 0 .
+npx prettier --check --log-level warn .
+npx tsc -p tsconfig.json --noEmit
+
+step "unit tests"
+npx jest --selectProjects unit
+
+# Leave the stack as we found it: stop afterwards only what this run had to start.
+if ! bash stack/stack.sh status >/dev/null 2>&1; then
+  trap 'step "stopping the stack this run started"; bash stack/stack.sh down' EXIT
+fi
+step "stack"
+bash stack/stack.sh up
+
+step "build and migrations"
+npm run --silent build
+node dist/apps/cli/src/main.js migrate
+
+step "integration and end-to-end tests"
+npx jest --selectProjects integration e2e --runInBand
