@@ -9,14 +9,18 @@ PG_LOG="$PG_HOME/postgres.log"
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 pg_ours() { [ -f "$PG_DATA/postmaster.pid" ] && as_user postgres "$(pg_bin)/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; }
 
-# Run SQL as a superuser: over TCP as `postgres` (trust or .pgpass), else over our own socket,
-# else over the machine's default socket as the postgres OS user (peer authentication).
+# Run SQL with enough rights to create roles and databases, trying in turn: our own cluster's
+# socket; `postgres` over TCP (trust or .pgpass); the configured role with its password (the
+# superuser of docker-compose's server); the machine's socket as the postgres OS user (peer).
 pg_admin_sql() {
-  local sql="$1"
+  local sql="$1" tcp=(-h "$POSTGRES_HOST" -p "$POSTGRES_PORT")
   if [ -d "$PG_SOCKETS" ] && pg_ours; then
     as_user postgres psql -X -q -h "$PG_SOCKETS" -p "$POSTGRES_PORT" -U postgres -d postgres -tAc "$sql"
-  elif PGCONNECT_TIMEOUT=3 psql -X -q -w -h "$POSTGRES_HOST" -p "$POSTGRES_PORT" -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1; then
-    psql -X -q -w -h "$POSTGRES_HOST" -p "$POSTGRES_PORT" -U postgres -d postgres -tAc "$sql"
+  elif PGCONNECT_TIMEOUT=3 psql -X -q -w "${tcp[@]}" -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1; then
+    psql -X -q -w "${tcp[@]}" -U postgres -d postgres -tAc "$sql"
+  elif PGPASSWORD="$POSTGRES_PASSWORD" PGCONNECT_TIMEOUT=3 psql -X -q -w "${tcp[@]}" -U "$POSTGRES_USER" -d postgres \
+      -tAc 'select 1 from pg_roles where rolname = current_user and rolcreatedb' 2>/dev/null | grep -q 1; then
+    PGPASSWORD="$POSTGRES_PASSWORD" psql -X -q -w "${tcp[@]}" -U "$POSTGRES_USER" -d postgres -tAc "$sql"
   else
     as_user postgres psql -X -q -p "$POSTGRES_PORT" -d postgres -tAc "$sql"
   fi

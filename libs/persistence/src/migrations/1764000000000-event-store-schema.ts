@@ -33,6 +33,10 @@ export class EventStoreSchema1764000000000 implements MigrationInterface {
         data            jsonb       NOT NULL,
         occurred_at     timestamptz NOT NULL,
         recorded_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+        -- The appending transaction's id. A reader that tails by seq reads only rows whose
+        -- transaction precedes every transaction still running (pg_snapshot_xmin), so a row whose
+        -- transaction commits late, with a lower seq than rows already visible, is never skipped.
+        transaction_id  xid8        NOT NULL DEFAULT pg_current_xact_id(),
         CONSTRAINT events_stream_version UNIQUE (stream_id, version)
       )`);
     await db.query(`CREATE INDEX events_tenant_seq ON events (tenant_id, seq)`);
@@ -40,9 +44,7 @@ export class EventStoreSchema1764000000000 implements MigrationInterface {
     await db.query(`
       CREATE TABLE outbox (
         seq           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        event_id      uuid        NOT NULL UNIQUE REFERENCES events (id),
-        topic         text        NOT NULL,
-        message_key   text        NOT NULL,
+        event_seq     bigint      NOT NULL UNIQUE REFERENCES events (seq),
         published_at  timestamptz
       )`);
     await db.query(`CREATE INDEX outbox_unpublished ON outbox (seq) WHERE published_at IS NULL`);
