@@ -78,7 +78,10 @@ async function createEnabledUser(admin: Client, user: TestUser): Promise<void> {
     new Attribute({ type: 'objectClass', values: ['top', 'person', 'organizationalPerson', 'user'] }),
     new Attribute({ type: 'sAMAccountName', values: [user.sam] }),
     new Attribute({ type: 'userPrincipalName', values: [`${user.sam}@${config.realm.toLowerCase()}`] }),
-    new Attribute({ type: 'unicodePwd', values: [unicodePwd(`Dirsync-${randomBytes(6).toString('hex')}-1a!`)] }),
+    new Attribute({
+      type: 'unicodePwd',
+      values: [unicodePwd(`Dirsync-${randomBytes(6).toString('hex')}-1a!`)],
+    }),
     new Attribute({ type: 'userAccountControl', values: [String(UAC_NORMAL_ACCOUNT)] }),
   ]);
 }
