@@ -122,7 +122,7 @@ _samba_provision() {
     --host-ip=127.0.0.1 \
     --option="netbios name = $SAMBA_NETBIOS_NAME" \
     --option="server services = ldap" \
-    --option="interfaces = lo" --option="bind interfaces only = yes" \
+    --option="interfaces = ${SAMBA_INTERFACES:-lo}" --option="bind interfaces only = yes" \
     --option="log file = $(samba_log)" --option="pid directory = $SAMBA_HOME" \
     >"$SAMBA_HOME/provision.log" 2>&1 ||
     fail samba "samba-tool domain provision failed" "$SAMBA_HOME/provision.log"
