@@ -28,6 +28,8 @@ if ! bash stack/stack.sh status >/dev/null 2>&1; then
 fi
 step "stack"
 bash stack/stack.sh up
+# Debian's docker-compose validates docker-compose.yml without a Docker engine.
+command -v docker-compose >/dev/null || (source stack/lib.sh && apt_install docker-compose)
 
 step "build and migrations"
 npm run --silent build
