@@ -11,6 +11,7 @@ ensure_node_modules
 
 export NODE_ENV=test
 export POSTGRES_DB="${POSTGRES_DB_TEST:-latchkey_test}"
+source stack/lib.sh # exports the configuration: the environment, then .env, then .env.example
 
 step() { printf '\n== %s\n' "$*" >&2; }
 

@@ -6,7 +6,7 @@ import { exitCleanlyOnSignals } from '@latchkey/runtime';
 import { ApiModule } from './api.module';
 
 async function bootstrap() {
-  const app = await NestFactory.create(ApiModule, { bufferLogs: false });
+  const app = await NestFactory.create(ApiModule, { abortOnError: false });
   const { api, shutdownGraceMs } = app.get(AppConfig);
   const logger = new Logger('api');
   exitCleanlyOnSignals(app, shutdownGraceMs, logger);

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AppConfig, LatchkeyConfigModule } from '@latchkey/config';
 import { migrate } from '@latchkey/persistence';
+import { describeFailure } from '@latchkey/runtime';
 import { Command } from 'commander';
 
 /** Reads and validates configuration exactly as the services do (environment, then .env). */
@@ -25,6 +26,6 @@ program
   });
 
 program.parseAsync().catch((error: Error) => {
-  console.error(error.name === 'ConfigError' ? error.message : `error: ${error.message}`);
+  console.error(error.name === 'ConfigError' ? error.message : `error: ${describeFailure(error)}`);
   process.exit(1);
 });

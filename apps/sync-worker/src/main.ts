@@ -6,7 +6,7 @@ import { exitCleanlyOnSignals } from '@latchkey/runtime';
 import { SyncWorkerModule } from './sync-worker.module';
 
 async function bootstrap() {
-  const app = await NestFactory.create(SyncWorkerModule);
+  const app = await NestFactory.create(SyncWorkerModule, { abortOnError: false });
   const { worker, shutdownGraceMs } = app.get(AppConfig);
   const logger = new Logger('sync-worker');
   exitCleanlyOnSignals(app, shutdownGraceMs, logger);
