@@ -24,3 +24,7 @@ ensure_node_modules() {
     cp "$ROOT/package-lock.json" "$stamp"
   fi
 }
+
+# kafkajs 2.2.4's request queue can schedule a timer with a negative delay, which Node 24 reports
+# as a TimeoutNegativeWarning (kafkajs issue #1751); Node treats it as 1 ms, so the warning is noise.
+export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--disable-warning=TimeoutNegativeWarning"
