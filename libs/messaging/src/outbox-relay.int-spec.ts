@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { PostgresEventStore, type EventEnvelope } from '@latchkey/event-store';
+import { dataSourceOptions, migrate } from '@latchkey/persistence';
+import { Kafka, logLevel } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { integrationConfig } from '../../../test/integration-config';
+import { fromCloudEventMessage } from './cloud-event';
+import { OutboxRelay } from './outbox-relay';
+
+describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
+  const config = integrationConfig();
+  const kafka = new Kafka({
+    clientId: 'outbox-relay-test',
+    brokers: config.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const topic = `test-outbox-${randomUUID()}`;
+  // Secret material stays in PostgreSQL: the relay publishes only this view of an event.
+  const publicView = (event: EventEnvelope) => {
+    const { verifier: _secret, ...rest } = event.data as Record<string, unknown>;
+    return rest;
+  };
+  let db: DataSource;
+  let store: PostgresEventStore;
+  const relays: OutboxRelay[] = [];
+
+  beforeAll(async () => {
+    await migrate(config);
+    db = await new DataSource(dataSourceOptions(config)).initialize();
+    store = new PostgresEventStore(db);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    await admin.disconnect();
+  });
+
+  afterAll(async () => {
+    await Promise.all(relays.map((r) => r.stop()));
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+    await db?.destroy();
+  });
+
+  it('publishes every appended event as a keyed CloudEvent, in stream order, without secrets, exactly one relay active', async () => {
+    const streams = [`user-${randomUUID()}`, `user-${randomUUID()}`];
+    for (let version = 0; version < 5; version++) {
+      for (const streamId of streams) {
+        await store.append({
+          streamId,
+          streamType: 'user',
+          expectedVersion: version,
+          events: [{ type: 'AppPasswordCreated', data: { n: version, verifier: 'hmac-of-a-secret' } }],
+          context: { tenantId: randomUUID(), actor: { kind: 'user' }, occurredAt: new Date() },
+        });
+      }
+    }
+
+    const relayOptions = { topic, idlePollMs: 20 };
+    relays.push(
+      new OutboxRelay(db, kafka, publicView, relayOptions),
+      new OutboxRelay(db, kafka, publicView, relayOptions),
+    );
+    relays.forEach((r) => r.start());
+
+    const received = new Map<string, EventEnvelope[]>();
+    const raw: { key: string; value: string }[] = [];
+    const consumer = kafka.consumer({ groupId: `test-${randomUUID()}`, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const all = new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const event = fromCloudEventMessage(message);
+          if (!streams.includes(event.streamId)) return;
+          raw.push({ key: String(message.key), value: String(message.value) });
+          received.set(event.streamId, [...(received.get(event.streamId) ?? []), event]);
+          if (streams.every((s) => received.get(s)?.length === 5)) resolve();
+        },
+      });
+    });
+    await all;
+    await consumer.disconnect();
+
+    expect(raw.filter((m) => m.value.includes('hmac-of-a-secret'))).toEqual([]);
+    expect(raw.every((m) => streams.includes(m.key))).toBe(true);
+    for (const streamId of streams) {
+      expect(received.get(streamId)!.map((e) => e.version)).toEqual([1, 2, 3, 4, 5]);
+      expect(received.get(streamId)!.map((e) => e.data)).toEqual([0, 1, 2, 3, 4].map((n) => ({ n })));
+    }
+    expect(relays.filter((r) => r.active)).toHaveLength(1);
+
+    const [{ pending }] = await db.query(
+      `SELECT count(*)::int AS pending FROM outbox o JOIN events e ON e.seq = o.event_seq
+       WHERE e.stream_id = ANY($1) AND o.published_at IS NULL`,
+      [streams],
+    );
+    expect(pending).toBe(0);
+  }, 60_000);
+});

@@ -1,0 +1,194 @@
+import { Logger } from '@nestjs/common';
+import type { EventEnvelope } from '@latchkey/event-store';
+import type { Kafka, Producer } from 'kafkajs';
+import type { DataSource, QueryRunner } from 'typeorm';
+import { toCloudEventMessage } from './cloud-event';
+
+/** What of an event may leave PostgreSQL. Verifier hashes, for one, never reach Kafka. */
+export type PublicView = (event: EventEnvelope) => unknown;
+
+export interface OutboxRelayOptions {
+  topic: string;
+  batchSize?: number;
+  idlePollMs?: number;
+  /** Back-off after a failed publish or database error, doubling up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+// Any constant shared by every relay: the holder of this session lock is the one active relay.
+const RELAY_LOCK = 7_406_245_002;
+
+interface PendingRow {
+  outbox_seq: string;
+  seq: string;
+  id: string;
+  stream_id: string;
+  version: number;
+  type: string;
+  schema_version: number;
+  tenant_id: string | null;
+  actor: EventEnvelope['actor'];
+  causation_id: string | null;
+  correlation_id: string | null;
+  data: unknown;
+  occurred_at: Date;
+  recorded_at: Date;
+}
+
+/**
+ * Publishes the outbox to Kafka in order, then marks what was published. A publish that fails is
+ * retried with back-off and nothing is marked, so a broker outage loses nothing; a crash between
+ * publish and mark re-sends a batch, which consumers drop by the CloudEvent id. Exactly one relay
+ * is active among all processes: the one holding a PostgreSQL advisory lock on its own connection.
+ */
+export class OutboxRelay {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private readonly options: Required<OutboxRelayOptions>;
+  private producer?: Producer;
+  private lockHolder?: QueryRunner;
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly kafka: Kafka,
+    private readonly publicView: PublicView,
+    options: OutboxRelayOptions,
+  ) {
+    this.options = { batchSize: 500, idlePollMs: 50, backoffMs: 200, maxBackoffMs: 5_000, ...options };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.releaseLock();
+  }
+
+  /** True while this instance holds the relay lock (for tests and /health). */
+  get active(): boolean {
+    return this.lockHolder !== undefined;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = this.options.backoffMs;
+    while (this.running) {
+      try {
+        const published = (await this.acquireLock()) ? await this.relayBatch() : 0;
+        backoff = this.options.backoffMs;
+        if (published < this.options.batchSize) await this.sleep(this.options.idlePollMs);
+      } catch (error) {
+        this.logger.warn(
+          `relay paused ${backoff} ms: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
+      }
+    }
+  }
+
+  private async acquireLock(): Promise<boolean> {
+    if (this.lockHolder) return true;
+    const runner = this.db.createQueryRunner();
+    try {
+      await runner.connect();
+      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [RELAY_LOCK]);
+      if (locked) {
+        this.lockHolder = runner;
+        this.logger.log('this instance is the active outbox relay');
+        return true;
+      }
+    } catch (error) {
+      await runner.release().catch(() => undefined);
+      throw error;
+    }
+    await runner.release();
+    return false;
+  }
+
+  private async releaseLock(): Promise<void> {
+    const runner = this.lockHolder;
+    this.lockHolder = undefined;
+    await runner?.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => undefined);
+    await runner?.release().catch(() => undefined);
+  }
+
+  private async relayBatch(): Promise<number> {
+    // Read on the lock's own connection: if that connection died, so did the lock, and we must not
+    // relay on without it.
+    const runner = this.lockHolder!;
+    let rows: PendingRow[];
+    try {
+      rows = await runner.query(
+        `SELECT o.seq AS outbox_seq, e.seq, e.id, e.stream_id, e.version, e.type, e.schema_version,
+                e.tenant_id, e.actor, e.causation_id, e.correlation_id, e.data, e.occurred_at, e.recorded_at
+         FROM outbox o JOIN events e ON e.seq = o.event_seq
+         WHERE o.published_at IS NULL ORDER BY o.seq LIMIT $1`,
+        [this.options.batchSize],
+      );
+    } catch (error) {
+      await this.releaseLock();
+      throw error;
+    }
+    if (rows.length === 0) return 0;
+
+    const producer = await this.connectedProducer();
+    const events = rows.map(toEnvelope);
+    await producer.send({
+      topic: this.options.topic,
+      acks: -1,
+      messages: events.map((event) => toCloudEventMessage(event, this.publicView(event))),
+    });
+    await runner.query(`UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [
+      rows.map((r) => r.outbox_seq),
+    ]);
+    return rows.length;
+  }
+
+  private async connectedProducer(): Promise<Producer> {
+    if (!this.producer) {
+      // Idempotent with one request in flight: the broker drops retried duplicates and keeps order.
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      this.producer = producer;
+    }
+    return this.producer;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+function toEnvelope(row: PendingRow): EventEnvelope {
+  return {
+    seq: BigInt(row.seq),
+    id: row.id,
+    streamId: row.stream_id,
+    version: row.version,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    tenantId: row.tenant_id,
+    actor: row.actor,
+    causationId: row.causation_id,
+    correlationId: row.correlation_id,
+    data: row.data,
+    occurredAt: row.occurred_at,
+    recordedAt: row.recorded_at,
+  };
+}
