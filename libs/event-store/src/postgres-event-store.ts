@@ -169,7 +169,14 @@ function toEnvelope(row: EventRow): EventEnvelope {
   };
 }
 
+/**
+ * Only a clash on a stream's version is a concurrency conflict. Other unique violations (say, a
+ * read model's unique username written by an inline projection) belong to the caller to explain.
+ */
 function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { driverError?: { code?: string }; code?: string })?.driverError?.code;
-  return code === '23505';
+  const driverError = (error as { driverError?: { code?: string; constraint?: string } })?.driverError;
+  return (
+    driverError?.code === '23505' &&
+    ['events_stream_version', 'streams_pkey'].includes(driverError.constraint ?? '')
+  );
 }

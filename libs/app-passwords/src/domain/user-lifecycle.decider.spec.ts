@@ -1,0 +1,277 @@
+import { ConflictError, NotFoundError, RuleViolationError, ValidationError } from './domain-error';
+import { DeciderSpecification } from './testing/decider.specification';
+import {
+  appPasswordCreated,
+  appPasswordId,
+  at,
+  mfaRegistered,
+  OTHER_TENANT_ID,
+  policy,
+  readyUser,
+  T0,
+  TENANT_ID,
+  USER_ID,
+  userProvisioned,
+} from './testing/fixtures';
+import { UserCommand } from './user.commands';
+import { shouldPromptForAppPassword, userDecider } from './user.decider';
+import { LifecycleOrigin } from './user.events';
+
+const given = DeciderSpecification.for(userDecider);
+const ids = { tenantId: TENANT_ID, userId: USER_ID };
+const meta = (minutes = 10) => ({ now: at(minutes) });
+const lifecycle = (
+  type: 'DisableUser' | 'EnableUser' | 'DeleteUser',
+  origin: LifecycleOrigin = 'admin',
+): UserCommand => ({ type, data: { ...ids, origin }, metadata: meta() }) as UserCommand;
+
+describe('user decider: the account', () => {
+  it('provisions a cloud user with a normalised username and safe defaults', () => {
+    given()
+      .when({
+        type: 'ProvisionUser',
+        data: { ...ids, username: '  Alice@Contoso.EXAMPLE ', source: 'cloud', origin: 'admin' },
+        metadata: { now: T0 },
+      })
+      .then(userProvisioned({ mfa: 'disabled' }));
+  });
+
+  it('refuses a username that is not a UPN, and a second provisioning', () => {
+    given()
+      .when({
+        type: 'ProvisionUser',
+        data: { ...ids, username: 'alice', source: 'cloud', origin: 'admin' },
+        metadata: { now: T0 },
+      })
+      .thenRefuses(ValidationError, 'user.invalid-username');
+    given(userProvisioned())
+      .when({
+        type: 'ProvisionUser',
+        data: { ...ids, username: 'alice@contoso.example', source: 'cloud', origin: 'admin' },
+        metadata: { now: T0 },
+      })
+      .thenRefuses(ConflictError, 'user.already-exists');
+  });
+
+  it('answers a user of another tenant exactly like a missing user', () => {
+    const command: UserCommand = {
+      type: 'SetMfaState',
+      data: { tenantId: OTHER_TENANT_ID, userId: USER_ID, mfa: 'enabled' },
+      metadata: meta(),
+    };
+    given(userProvisioned()).when(command).thenRefuses(NotFoundError, 'user.not-found');
+    given()
+      .when({ ...command, data: { ...command.data, tenantId: TENANT_ID } })
+      .thenRefuses(NotFoundError, 'user.not-found');
+  });
+
+  it('R15: disabling and enabling an account keeps its app passwords', () => {
+    given(...readyUser(), appPasswordCreated(1))
+      .when(lifecycle('DisableUser'))
+      .then({
+        type: 'UserDisabled',
+        data: { userId: USER_ID, origin: 'admin', disabledAt: at(10).toISOString() },
+      });
+    given(...readyUser(), appPasswordCreated(1), {
+      type: 'UserDisabled',
+      data: { userId: USER_ID, origin: 'admin', disabledAt: at(5).toISOString() },
+    })
+      .when(lifecycle('EnableUser'))
+      .then({
+        type: 'UserEnabled',
+        data: { userId: USER_ID, origin: 'admin', enabledAt: at(10).toISOString() },
+      });
+  });
+
+  it('R15: deleting an account revokes every live app password in the same decision', () => {
+    given(...readyUser(), appPasswordCreated(1), appPasswordCreated(2), appPasswordCreated(3), {
+      type: 'AppPasswordRevoked',
+      data: {
+        userId: USER_ID,
+        appPasswordId: appPasswordId(2),
+        reason: 'user-deleted-it',
+        revokedAt: at(1).toISOString(),
+      },
+    })
+      .when(lifecycle('DeleteUser'))
+      .then(
+        {
+          type: 'AppPasswordRevoked',
+          data: {
+            userId: USER_ID,
+            appPasswordId: appPasswordId(1),
+            reason: 'account-deleted',
+            revokedAt: at(10).toISOString(),
+          },
+        },
+        {
+          type: 'AppPasswordRevoked',
+          data: {
+            userId: USER_ID,
+            appPasswordId: appPasswordId(3),
+            reason: 'account-deleted',
+            revokedAt: at(10).toISOString(),
+          },
+        },
+        { type: 'UserDeleted', data: { userId: USER_ID, origin: 'admin', deletedAt: at(10).toISOString() } },
+      );
+  });
+
+  it('R15: a deleted account is deleted for good: it cannot be enabled again', () => {
+    const deleted = userDecider.decide(
+      lifecycle('DeleteUser'),
+      userDecider.evolve(userDecider.initialState(), userProvisioned()),
+    );
+    given(userProvisioned(), ...deleted)
+      .when(lifecycle('EnableUser'))
+      .thenRefuses(ConflictError, 'R15.account-deleted');
+    given(userProvisioned(), ...deleted)
+      .when(lifecycle('DeleteUser'))
+      .thenNothing();
+  });
+
+  it('lifecycle commands that change nothing emit nothing (directory sync may repeat itself)', () => {
+    given(userProvisioned()).when(lifecycle('EnableUser')).thenNothing();
+    given(userProvisioned({ source: 'synced', origin: 'directory-sync' }), {
+      type: 'UserDisabled',
+      data: { userId: USER_ID, origin: 'directory-sync', disabledAt: at(1).toISOString() },
+    })
+      .when(lifecycle('DisableUser', 'directory-sync'))
+      .thenNothing();
+  });
+
+  it.each<LifecycleOrigin>(['admin', 'hr'])(
+    'R8: a synced user cannot be disabled or deleted by %s in the cloud: the directory owns it',
+    (origin) => {
+      const synced = userProvisioned({ source: 'synced', origin: 'directory-sync' });
+      given(synced)
+        .when(lifecycle('DisableUser', origin))
+        .thenRefuses(RuleViolationError, 'R8.managed-on-premises');
+      given(synced)
+        .when(lifecycle('DeleteUser', origin))
+        .thenRefuses(RuleViolationError, 'R8.managed-on-premises');
+    },
+  );
+
+  it('R8: directory sync disables a synced user; it does not own a cloud-only one', () => {
+    given(userProvisioned({ source: 'synced', origin: 'directory-sync' }))
+      .when(lifecycle('DisableUser', 'directory-sync'))
+      .then({
+        type: 'UserDisabled',
+        data: { userId: USER_ID, origin: 'directory-sync', disabledAt: at(10).toISOString() },
+      });
+    given(userProvisioned())
+      .when(lifecycle('DisableUser', 'directory-sync'))
+      .thenRefuses(ValidationError, 'user.not-synced');
+  });
+
+  it('changes the MFA state and the modern-auth requirement, once', () => {
+    given(userProvisioned({ mfa: 'disabled' }))
+      .when({ type: 'SetMfaState', data: { ...ids, mfa: 'enabled' }, metadata: meta() })
+      .then({
+        type: 'UserMfaStateChanged',
+        data: { userId: USER_ID, mfa: 'enabled', changedAt: at(10).toISOString() },
+      });
+    given(userProvisioned())
+      .when({ type: 'SetMfaState', data: { ...ids, mfa: 'enforced' }, metadata: meta() })
+      .thenNothing();
+    given(userProvisioned())
+      .when({
+        type: 'SetModernAuthRequirement',
+        data: { ...ids, requiresModernAuth: true },
+        metadata: meta(),
+      })
+      .then({
+        type: 'UserModernAuthRequirementChanged',
+        data: { userId: USER_ID, requiresModernAuth: true, changedAt: at(10).toISOString() },
+      });
+  });
+
+  it('R5: resetting the account password does not revoke app passwords', () => {
+    given(...readyUser(), appPasswordCreated(1))
+      .when({
+        type: 'ResetPassword',
+        data: { ...ids, origin: 'admin', tenantPolicy: policy() },
+        metadata: meta(),
+      })
+      .then({
+        type: 'UserPasswordReset',
+        data: { userId: USER_ID, origin: 'admin', resetAt: at(10).toISOString() },
+      });
+  });
+
+  it('B6: with revoke-on-reset on, a password reset revokes every app password', () => {
+    given(...readyUser(), appPasswordCreated(1), appPasswordCreated(2))
+      .when({
+        type: 'ResetPassword',
+        data: { ...ids, origin: 'admin', tenantPolicy: policy({ revokeOnPasswordReset: true }) },
+        metadata: meta(),
+      })
+      .then(
+        {
+          type: 'UserPasswordReset',
+          data: { userId: USER_ID, origin: 'admin', resetAt: at(10).toISOString() },
+        },
+        {
+          type: 'AppPasswordRevoked',
+          data: {
+            userId: USER_ID,
+            appPasswordId: appPasswordId(1),
+            reason: 'password-reset',
+            revokedAt: at(10).toISOString(),
+          },
+        },
+        {
+          type: 'AppPasswordRevoked',
+          data: {
+            userId: USER_ID,
+            appPasswordId: appPasswordId(2),
+            reason: 'password-reset',
+            revokedAt: at(10).toISOString(),
+          },
+        },
+      );
+  });
+});
+
+describe('user decider: MFA registration (R11)', () => {
+  const complete = (allowed: boolean): UserCommand => ({
+    type: 'CompleteMfaRegistration',
+    data: { ...ids, tenantPolicy: policy({ appPasswordsAllowed: allowed }) },
+    metadata: meta(),
+  });
+
+  it('R11: while app passwords are allowed, completing registration prompts to create one', () => {
+    given(userProvisioned())
+      .when(complete(true))
+      .then({
+        type: 'MfaRegistrationCompleted',
+        data: { userId: USER_ID, completedAt: at(10).toISOString(), appPasswordPromptOffered: true },
+      });
+  });
+
+  it('R11: while app passwords are forbidden, there is no prompt', () => {
+    const [event] = given(userProvisioned()).when(complete(false)).events();
+    expect(event).toMatchObject({
+      type: 'MfaRegistrationCompleted',
+      data: { appPasswordPromptOffered: false },
+    });
+  });
+
+  it('R11: only the initial registration prompts; completing it again emits nothing', () => {
+    given(userProvisioned(), mfaRegistered()).when(complete(true)).thenNothing();
+  });
+
+  it('R11: no prompt for an account that could not create one (modern auth only, MFA off)', () => {
+    const allowed = policy();
+    expect(
+      shouldPromptForAppPassword(allowed, { status: 'active', mfa: 'enabled', requiresModernAuth: false }),
+    ).toBe(true);
+    expect(
+      shouldPromptForAppPassword(allowed, { status: 'active', mfa: 'enabled', requiresModernAuth: true }),
+    ).toBe(false);
+    expect(
+      shouldPromptForAppPassword(allowed, { status: 'active', mfa: 'disabled', requiresModernAuth: false }),
+    ).toBe(false);
+  });
+});

@@ -1,0 +1,79 @@
+import { CommandMetadata } from './decider';
+import { TenantPolicy } from './tenant-policy';
+import { LifecycleOrigin, MfaState, UserRole, UserSource } from './user.events';
+import { Verifier } from './verifier';
+
+/**
+ * Every user command names the tenant it is meant for (from the caller's token); a user of another
+ * tenant answers `user.not-found`, exactly as a user that does not exist.
+ * Commands whose rules depend on the tenant carry the tenant's policy, read by the handler from the
+ * tenant stream: the user aggregate never reads another stream.
+ */
+type UserCommandOf<Type extends string, Data> = {
+  type: Type;
+  data: { tenantId: string; userId: string } & Data;
+  metadata: CommandMetadata;
+};
+
+export type ProvisionUser = UserCommandOf<
+  'ProvisionUser',
+  {
+    username: string;
+    source: UserSource;
+    roles?: UserRole[];
+    mfa?: MfaState;
+    requiresModernAuth?: boolean;
+    origin: LifecycleOrigin;
+  }
+>;
+export type DisableUser = UserCommandOf<'DisableUser', { origin: LifecycleOrigin }>;
+export type EnableUser = UserCommandOf<'EnableUser', { origin: LifecycleOrigin }>;
+export type DeleteUser = UserCommandOf<'DeleteUser', { origin: LifecycleOrigin }>;
+export type SetMfaState = UserCommandOf<'SetMfaState', { mfa: MfaState }>;
+export type CompleteMfaRegistration = UserCommandOf<
+  'CompleteMfaRegistration',
+  { tenantPolicy: TenantPolicy }
+>;
+export type SetModernAuthRequirement = UserCommandOf<
+  'SetModernAuthRequirement',
+  { requiresModernAuth: boolean }
+>;
+export type ResetPassword = UserCommandOf<
+  'ResetPassword',
+  { origin: LifecycleOrigin; tenantPolicy: TenantPolicy }
+>;
+export type CreateAppPassword = UserCommandOf<
+  'CreateAppPassword',
+  {
+    appPasswordId: string;
+    name: string;
+    /** B11: omitted or empty for every legacy protocol. */
+    protocols?: string[];
+    /** Computed by the application from the secret it generated; the secret never enters the domain. */
+    verifier: Verifier;
+    tenantPolicy: TenantPolicy;
+  }
+>;
+export type DeleteAppPassword = UserCommandOf<
+  'DeleteAppPassword',
+  { appPasswordId: string; by: 'user' | 'admin'; tenantPolicy: TenantPolicy }
+>;
+export type DeleteAllAppPasswords = UserCommandOf<'DeleteAllAppPasswords', Record<never, never>>;
+export type RevokeLeakedAppPassword = UserCommandOf<
+  'RevokeLeakedAppPassword',
+  { appPasswordId: string; leakReportId: string }
+>;
+
+export type UserCommand =
+  | ProvisionUser
+  | DisableUser
+  | EnableUser
+  | DeleteUser
+  | SetMfaState
+  | CompleteMfaRegistration
+  | SetModernAuthRequirement
+  | ResetPassword
+  | CreateAppPassword
+  | DeleteAppPassword
+  | DeleteAllAppPasswords
+  | RevokeLeakedAppPassword;

@@ -1,0 +1,367 @@
+import { appPasswordNameKey, validateAppPasswordName } from './app-password-name';
+import { Decider } from './decider';
+import { ConflictError, NotFoundError, RuleViolationError, ValidationError } from './domain-error';
+import { normaliseUsername, requireUuid } from './identifiers';
+import { normaliseProtocolScope } from './legacy-protocol';
+import { appPasswordLimit, TenantPolicy } from './tenant-policy';
+import {
+  CompleteMfaRegistration,
+  CreateAppPassword,
+  DeleteAppPassword,
+  ProvisionUser,
+  ResetPassword,
+  UserCommand,
+} from './user.commands';
+import {
+  AppPasswordRevocationReason,
+  AppPasswordRevoked,
+  LifecycleOrigin,
+  MFA_STATES,
+  USER_ROLES,
+  UserEvent,
+  UserRole,
+} from './user.events';
+import {
+  activeAppPasswords,
+  evolveUser,
+  ExistingUser,
+  initialUserState,
+  liveAppPasswords,
+  UserState,
+} from './user.state';
+import { validateVerifier } from './verifier';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * R11: whether finishing MFA registration ends with "create an app password". Only while the tenant
+ * allows app passwords, and only for someone who could then create one (active, MFA on, not
+ * modern-auth-only): prompting for something R1/R14/R15 would refuse helps nobody.
+ */
+export const shouldPromptForAppPassword = (
+  policy: Pick<TenantPolicy, 'appPasswordsAllowed'>,
+  user: Pick<ExistingUser, 'status' | 'mfa' | 'requiresModernAuth'>,
+): boolean =>
+  policy.appPasswordsAllowed &&
+  user.status === 'active' &&
+  user.mfa !== 'disabled' &&
+  !user.requiresModernAuth;
+
+/** A user of another tenant is answered exactly like a user that does not exist. */
+const requireUser = (state: UserState, data: { tenantId: string; userId: string }): ExistingUser => {
+  if (state.status === 'absent' || state.tenantId !== data.tenantId || state.userId !== data.userId) {
+    throw new NotFoundError('user.not-found', 'There is no such user.');
+  }
+  return state;
+};
+
+const accountDeleted = (): ConflictError =>
+  new ConflictError(
+    'R15.account-deleted',
+    'R15',
+    'This account is deleted, with its app passwords, for good.',
+  );
+
+const requireNotDeleted = (user: ExistingUser): ExistingUser => {
+  if (user.status === 'deleted') throw accountDeleted();
+  return user;
+};
+
+const requireActive = (user: ExistingUser): ExistingUser => {
+  requireNotDeleted(user);
+  if (user.status === 'disabled') {
+    throw new RuleViolationError('R15', 'account-disabled', 'This account is disabled.');
+  }
+  return user;
+};
+
+/**
+ * A synced user's lifecycle and password belong to the on-premises directory: they reach the cloud
+ * only through directory sync (R8), so an admin or HR command here would be undone by the next sync.
+ */
+const requireOrigin = (source: ExistingUser['source'], origin: LifecycleOrigin): void => {
+  if (source === 'synced' && origin !== 'directory-sync') {
+    throw new RuleViolationError(
+      'R8',
+      'managed-on-premises',
+      'This user is synced from the on-premises directory: change them there, directory sync brings it here.',
+    );
+  }
+  if (source === 'cloud' && origin === 'directory-sync') {
+    throw new ValidationError(
+      'user.not-synced',
+      undefined,
+      'This user is cloud-only: directory sync does not own it.',
+    );
+  }
+};
+
+const revokeAll = (
+  user: ExistingUser,
+  reason: AppPasswordRevocationReason,
+  revokedAt: string,
+): AppPasswordRevoked[] =>
+  activeAppPasswords(user).map(({ appPasswordId }) => ({
+    type: 'AppPasswordRevoked',
+    data: { userId: user.userId, appPasswordId, reason, revokedAt },
+  }));
+
+const provision = (command: ProvisionUser, state: UserState): UserEvent[] => {
+  if (state.status !== 'absent') {
+    throw new ConflictError('user.already-exists', undefined, 'This user already exists.');
+  }
+  const { data } = command;
+  const username = normaliseUsername(data.username);
+  if (username === undefined) {
+    throw new ValidationError(
+      'user.invalid-username',
+      undefined,
+      'A username is a user principal name: name@domain.',
+    );
+  }
+  const roles: UserRole[] = data.roles ?? ['user'];
+  if (roles.some((role) => !(USER_ROLES as readonly string[]).includes(role))) {
+    throw new ValidationError('user.invalid-role', undefined, `Roles are among: ${USER_ROLES.join(', ')}.`);
+  }
+  const mfa = data.mfa ?? 'disabled';
+  if (!MFA_STATES.includes(mfa)) {
+    throw new ValidationError(
+      'user.invalid-mfa-state',
+      undefined,
+      `MFA is one of: ${MFA_STATES.join(', ')}.`,
+    );
+  }
+  if (data.source !== 'cloud' && data.source !== 'synced') {
+    throw new ValidationError('user.invalid-source', undefined, 'A user is cloud-only or synced.');
+  }
+  requireOrigin(data.source, data.origin);
+  return [
+    {
+      type: 'UserProvisioned',
+      data: {
+        userId: requireUuid('userId', data.userId),
+        tenantId: requireUuid('tenantId', data.tenantId),
+        username,
+        source: data.source,
+        roles: [...new Set(roles)],
+        mfa,
+        requiresModernAuth: data.requiresModernAuth ?? false,
+        origin: data.origin,
+        provisionedAt: command.metadata.now.toISOString(),
+      },
+    },
+  ];
+};
+
+const createAppPassword = (command: CreateAppPassword, user: ExistingUser): UserEvent[] => {
+  const { data, metadata } = command;
+  const policy = data.tenantPolicy;
+  requireActive(user);
+  if (!policy.appPasswordsAllowed) {
+    throw new RuleViolationError(
+      'R10',
+      'app-passwords-not-allowed',
+      'This tenant does not allow users to create app passwords.',
+    );
+  }
+  if (user.requiresModernAuth) {
+    throw new RuleViolationError(
+      'R14',
+      'modern-auth-required',
+      'This account must use modern authentication, where app passwords do not work.',
+    );
+  }
+  if (user.mfa === 'disabled') {
+    throw new RuleViolationError('R1', 'mfa-not-enabled', 'App passwords are only for accounts with MFA on.');
+  }
+  if (!user.mfaRegistered) {
+    throw new RuleViolationError(
+      'R1',
+      'mfa-not-registered',
+      'Complete MFA registration before creating an app password.',
+    );
+  }
+  const appPasswordId = requireUuid('appPasswordId', data.appPasswordId);
+  const name = validateAppPasswordName(data.name);
+  const protocols = normaliseProtocolScope(data.protocols);
+  const verifier = validateVerifier(data.verifier);
+  if (user.appPasswords[appPasswordId] !== undefined) {
+    throw new ConflictError('app-password.already-exists', undefined, 'This app password id is taken.');
+  }
+  const live = liveAppPasswords(user, metadata.now);
+  const limit = appPasswordLimit(policy);
+  if (live.length >= limit) {
+    throw new RuleViolationError('R3', 'limit-reached', `A user may hold at most ${limit} app passwords.`);
+  }
+  const key = appPasswordNameKey(name);
+  if (live.some((existing) => appPasswordNameKey(existing.name) === key)) {
+    throw new ConflictError('R6.name-taken', 'R6', 'Another of your app passwords already has this name.');
+  }
+  const createdAt = metadata.now.toISOString();
+  const expiresAt =
+    policy.maxLifetimeDays === null
+      ? null
+      : new Date(metadata.now.getTime() + policy.maxLifetimeDays * DAY_MS).toISOString();
+  return [
+    {
+      type: 'AppPasswordCreated',
+      data: { userId: user.userId, appPasswordId, name, protocols, createdAt, expiresAt, verifier },
+    },
+  ];
+};
+
+const deleteAppPassword = (command: DeleteAppPassword, user: ExistingUser): UserEvent[] => {
+  const { data, metadata } = command;
+  requireNotDeleted(user);
+  if (data.by === 'user') {
+    requireActive(user);
+    if (!data.tenantPolicy.appPasswordsAllowed) {
+      throw new RuleViolationError(
+        'R12',
+        'users-cannot-manage',
+        'While this tenant forbids app passwords, only an admin can delete them.',
+      );
+    }
+  } else if (data.by !== 'admin') {
+    throw new ValidationError(
+      'app-password.invalid-actor',
+      undefined,
+      'An app password is deleted by its user or an admin.',
+    );
+  }
+  const appPassword = user.appPasswords[data.appPasswordId];
+  if (appPassword === undefined) {
+    throw new NotFoundError('app-password.not-found', 'There is no such app password.');
+  }
+  if (appPassword.status === 'revoked') return [];
+  return [
+    {
+      type: 'AppPasswordRevoked',
+      data: {
+        userId: user.userId,
+        appPasswordId: appPassword.appPasswordId,
+        reason: data.by === 'user' ? 'user-deleted-it' : 'admin-deleted-it',
+        revokedAt: metadata.now.toISOString(),
+      },
+    },
+  ];
+};
+
+const completeMfaRegistration = (command: CompleteMfaRegistration, user: ExistingUser): UserEvent[] => {
+  requireActive(user);
+  if (user.mfaRegistered) return [];
+  return [
+    {
+      type: 'MfaRegistrationCompleted',
+      data: {
+        userId: user.userId,
+        completedAt: command.metadata.now.toISOString(),
+        appPasswordPromptOffered: shouldPromptForAppPassword(command.data.tenantPolicy, user),
+      },
+    },
+  ];
+};
+
+const resetPassword = (command: ResetPassword, user: ExistingUser): UserEvent[] => {
+  requireNotDeleted(user);
+  requireOrigin(user.source, command.data.origin);
+  const resetAt = command.metadata.now.toISOString();
+  // R5: Entra keeps app passwords across a reset; B6 lets a tenant opt in to revoking them.
+  return [
+    { type: 'UserPasswordReset', data: { userId: user.userId, origin: command.data.origin, resetAt } },
+    ...(command.data.tenantPolicy.revokeOnPasswordReset ? revokeAll(user, 'password-reset', resetAt) : []),
+  ];
+};
+
+export const decideUser = (command: UserCommand, state: UserState): UserEvent[] => {
+  if (command.type === 'ProvisionUser') return provision(command, state);
+  const user = requireUser(state, command.data);
+  const now = command.metadata.now.toISOString();
+  const userId = user.userId;
+  switch (command.type) {
+    case 'DisableUser':
+      requireNotDeleted(user);
+      requireOrigin(user.source, command.data.origin);
+      if (user.status === 'disabled') return [];
+      return [{ type: 'UserDisabled', data: { userId, origin: command.data.origin, disabledAt: now } }];
+    case 'EnableUser':
+      requireNotDeleted(user);
+      requireOrigin(user.source, command.data.origin);
+      if (user.status === 'active') return [];
+      return [{ type: 'UserEnabled', data: { userId, origin: command.data.origin, enabledAt: now } }];
+    case 'DeleteUser':
+      requireOrigin(user.source, command.data.origin);
+      if (user.status === 'deleted') return [];
+      // R15: a deleted account's app passwords are deleted for good, in the same decision.
+      return [
+        ...revokeAll(user, 'account-deleted', now),
+        { type: 'UserDeleted', data: { userId, origin: command.data.origin, deletedAt: now } },
+      ];
+    case 'SetMfaState':
+      requireNotDeleted(user);
+      if (!MFA_STATES.includes(command.data.mfa)) {
+        throw new ValidationError(
+          'user.invalid-mfa-state',
+          undefined,
+          `MFA is one of: ${MFA_STATES.join(', ')}.`,
+        );
+      }
+      if (user.mfa === command.data.mfa) return [];
+      return [{ type: 'UserMfaStateChanged', data: { userId, mfa: command.data.mfa, changedAt: now } }];
+    case 'CompleteMfaRegistration':
+      return completeMfaRegistration(command, user);
+    case 'SetModernAuthRequirement': {
+      requireNotDeleted(user);
+      const requiresModernAuth = command.data.requiresModernAuth;
+      if (typeof requiresModernAuth !== 'boolean') {
+        throw new ValidationError(
+          'user.invalid-modern-auth',
+          undefined,
+          'requiresModernAuth is true or false.',
+        );
+      }
+      if (user.requiresModernAuth === requiresModernAuth) return [];
+      return [
+        { type: 'UserModernAuthRequirementChanged', data: { userId, requiresModernAuth, changedAt: now } },
+      ];
+    }
+    case 'ResetPassword':
+      return resetPassword(command, user);
+    case 'CreateAppPassword':
+      return createAppPassword(command, user);
+    case 'DeleteAppPassword':
+      return deleteAppPassword(command, user);
+    case 'DeleteAllAppPasswords':
+      requireNotDeleted(user);
+      // R16: one step for all of them.
+      return revokeAll(user, 'admin-deleted-all', now);
+    case 'RevokeLeakedAppPassword': {
+      // B12: answered the same whatever state the app password is in, and never refused for a
+      // deleted account: the report is unauthenticated, and a revoked secret is harmless.
+      const leakReportId = requireUuid('leakReportId', command.data.leakReportId);
+      const appPassword = user.appPasswords[command.data.appPasswordId];
+      if (appPassword === undefined) {
+        throw new NotFoundError('app-password.not-found', 'There is no such app password.');
+      }
+      if (appPassword.status === 'revoked') return [];
+      return [
+        {
+          type: 'AppPasswordRevoked',
+          data: {
+            userId,
+            appPasswordId: appPassword.appPasswordId,
+            reason: 'leak-reported',
+            revokedAt: now,
+            leakReportId,
+          },
+        },
+      ];
+    }
+  }
+};
+
+export const userDecider: Decider<UserCommand, UserState, UserEvent> = {
+  decide: decideUser,
+  evolve: evolveUser,
+  initialState: initialUserState,
+};

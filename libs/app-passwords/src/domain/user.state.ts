@@ -1,0 +1,128 @@
+import { LegacyProtocol } from './legacy-protocol';
+import {
+  AppPasswordRevocationReason,
+  LifecycleOrigin,
+  MfaState,
+  UserEvent,
+  UserRole,
+  UserSource,
+  UserStatus,
+} from './user.events';
+import { Verifier } from './verifier';
+
+/** An app password inside the user aggregate. Last use is a read-model concern, not stored here. */
+export interface AppPasswordState {
+  appPasswordId: string;
+  name: string;
+  protocols: LegacyProtocol[] | null;
+  createdAt: string;
+  expiresAt: string | null;
+  verifier: Verifier;
+  status: 'active' | 'revoked';
+  revokedAt: string | null;
+  revokedReason: AppPasswordRevocationReason | null;
+}
+
+export interface ExistingUser {
+  status: UserStatus;
+  userId: string;
+  tenantId: string;
+  username: string;
+  source: UserSource;
+  roles: UserRole[];
+  mfa: MfaState;
+  mfaRegistered: boolean;
+  requiresModernAuth: boolean;
+  lastLifecycleOrigin: LifecycleOrigin;
+  passwordResetAt: string | null;
+  /** By appPasswordId, in creation order. Revoked ones stay, for history. */
+  appPasswords: Record<string, AppPasswordState>;
+}
+
+export type UserState = { status: 'absent' } | ExistingUser;
+
+export const initialUserState = (): UserState => ({ status: 'absent' });
+
+const withAppPassword = (
+  state: ExistingUser,
+  appPasswordId: string,
+  change: (appPassword: AppPasswordState) => AppPasswordState,
+): ExistingUser => {
+  const current = state.appPasswords[appPasswordId];
+  if (current === undefined) return state;
+  return { ...state, appPasswords: { ...state.appPasswords, [appPasswordId]: change(current) } };
+};
+
+export const evolveUser = (state: UserState, event: UserEvent): UserState => {
+  if (event.type === 'UserProvisioned') {
+    const { provisionedAt: _at, origin, ...user } = event.data;
+    return {
+      ...user,
+      status: 'active',
+      roles: [...user.roles],
+      mfaRegistered: false,
+      lastLifecycleOrigin: origin,
+      passwordResetAt: null,
+      appPasswords: {},
+    };
+  }
+  if (state.status === 'absent') return state;
+  switch (event.type) {
+    case 'UserDisabled':
+      return { ...state, status: 'disabled', lastLifecycleOrigin: event.data.origin };
+    case 'UserEnabled':
+      return { ...state, status: 'active', lastLifecycleOrigin: event.data.origin };
+    case 'UserDeleted':
+      return { ...state, status: 'deleted', lastLifecycleOrigin: event.data.origin };
+    case 'UserMfaStateChanged':
+      return { ...state, mfa: event.data.mfa };
+    case 'MfaRegistrationCompleted':
+      return { ...state, mfaRegistered: true };
+    case 'UserModernAuthRequirementChanged':
+      return { ...state, requiresModernAuth: event.data.requiresModernAuth };
+    case 'UserPasswordReset':
+      return { ...state, passwordResetAt: event.data.resetAt };
+    case 'AppPasswordCreated': {
+      const { userId: _userId, protocols, ...appPassword } = event.data;
+      return {
+        ...state,
+        appPasswords: {
+          ...state.appPasswords,
+          [appPassword.appPasswordId]: {
+            ...appPassword,
+            protocols: protocols === null ? null : [...protocols],
+            verifier: { ...appPassword.verifier },
+            status: 'active',
+            revokedAt: null,
+            revokedReason: null,
+          },
+        },
+      };
+    }
+    case 'AppPasswordRevoked':
+      return withAppPassword(state, event.data.appPasswordId, (appPassword) => ({
+        ...appPassword,
+        status: 'revoked',
+        revokedAt: event.data.revokedAt,
+        revokedReason: event.data.reason,
+      }));
+  }
+};
+
+/** B7: expired from its expiry instant on. */
+export const isExpired = (appPassword: Pick<AppPasswordState, 'expiresAt'>, now: Date): boolean =>
+  appPassword.expiresAt !== null && now.getTime() >= Date.parse(appPassword.expiresAt);
+
+/**
+ * Live: not revoked and not expired. R3's limit and R6's unique names count live app passwords only, so
+ * an expired one neither blocks a new one nor keeps its name.
+ */
+export const isLive = (appPassword: AppPasswordState, now: Date): boolean =>
+  appPassword.status === 'active' && !isExpired(appPassword, now);
+
+export const liveAppPasswords = (state: ExistingUser, now: Date): AppPasswordState[] =>
+  Object.values(state.appPasswords).filter((appPassword) => isLive(appPassword, now));
+
+/** Not yet revoked (expired ones included): what a revocation sweep revokes. */
+export const activeAppPasswords = (state: ExistingUser): AppPasswordState[] =>
+  Object.values(state.appPasswords).filter((appPassword) => appPassword.status === 'active');
