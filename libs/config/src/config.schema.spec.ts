@@ -9,6 +9,7 @@ const valid = {
   REDIS_HOST: '127.0.0.1',
   REDIS_PORT: '6379',
   KAFKA_BROKERS: '127.0.0.1:9092, 127.0.0.1:9094',
+  APP_PASSWORD_PEPPER: 'ZGV2ZWxvcG1lbnQtb25seS1wZXBwZXItMzItYnl0ZXMhIQ==',
   LDAP_URL: 'ldaps://127.0.0.1:636',
   LDAP_CA_FILE: '.stack/samba/ca.pem',
   LDAP_BASE_DN: 'DC=latchkey,DC=test',
@@ -49,6 +50,59 @@ describe('configuration', () => {
     expect(message).toMatch(/LDAP_BIND_PASSWORD is invalid/);
     expect(message).not.toContain('seventy');
     expect(message).not.toContain('secret');
+  });
+
+  it('defaults authentication to the development issuer, audience and public key file', () => {
+    expect(parseConfig(valid).auth).toEqual({
+      issuer: 'https://latchkey.local/dev',
+      audience: 'latchkey',
+      keySource: { kind: 'pem', file: '.stack/dev-keys/jwt-dev.public.pem' },
+      devPrivateKeyFile: '.stack/dev-keys/jwt-dev.private.pem',
+      clockToleranceSeconds: 30,
+    });
+  });
+
+  it('trusts an external issuer through its JWKS URL', () => {
+    const config = parseConfig({
+      ...valid,
+      JWT_JWKS_URL: 'https://login.example.com/keys',
+      JWT_PUBLIC_KEY_FILE: '',
+    });
+    expect(config.auth.keySource).toEqual({ kind: 'jwks', url: 'https://login.example.com/keys' });
+  });
+
+  it('refuses two key sources at once, naming both', () => {
+    const attempt = () =>
+      parseConfig({ ...valid, JWT_JWKS_URL: 'https://login.example.com/keys', JWT_PUBLIC_KEY_FILE: 'k.pem' });
+    expect(attempt).toThrow(/JWT_JWKS_URL is invalid: set only one/);
+    expect(attempt).toThrow(/JWT_PUBLIC_KEY_FILE is invalid: set only one/);
+  });
+
+  it('refuses a JWKS URL over plain http unless it is on loopback', () => {
+    expect(() => parseConfig({ ...valid, JWT_JWKS_URL: 'http://login.example.com/keys' })).toThrow(
+      /JWT_JWKS_URL is invalid/,
+    );
+    expect(parseConfig({ ...valid, JWT_JWKS_URL: 'http://127.0.0.1:8080/keys' }).auth.keySource.kind).toBe(
+      'jwks',
+    );
+  });
+
+  it('will not fall back to the development key in production', () => {
+    expect(() => parseConfig({ ...valid, NODE_ENV: 'production' })).toThrow(
+      /JWT_JWKS_URL is missing: production needs JWT_JWKS_URL or JWT_PUBLIC_KEY_FILE/,
+    );
+    const config = parseConfig({
+      ...valid,
+      NODE_ENV: 'production',
+      JWT_PUBLIC_KEY_FILE: '/etc/latchkey/jwt.pem',
+    });
+    expect(config.auth.keySource).toEqual({ kind: 'pem', file: '/etc/latchkey/jwt.pem' });
+  });
+
+  it('bounds the clock tolerance', () => {
+    expect(() => parseConfig({ ...valid, JWT_CLOCK_TOLERANCE_S: '3600' })).toThrow(
+      /JWT_CLOCK_TOLERANCE_S is invalid/,
+    );
   });
 
   it('refuses a broker list with a malformed entry', () => {

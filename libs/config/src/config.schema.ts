@@ -3,6 +3,18 @@ import { z } from 'zod';
 const port = z.coerce.number().int().min(1).max(65535);
 const nonEmpty = z.string().trim().min(1);
 const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');
+const optional = (schema: z.ZodType<string>) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+// A key set is fetched over TLS; plain http only to a loopback issuer (tests, a local identity provider).
+const jwksUrl = z.url({ protocol: /^https?$/ }).refine((url) => {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(hostname);
+}, 'expected an https:// URL (http:// only on loopback)');
+
+/** Where the development key pair lives unless JWT_PUBLIC_KEY_FILE / JWT_DEV_PRIVATE_KEY_FILE say otherwise. */
+export const DEV_KEY_DIR = '.stack/dev-keys';
+export const DEV_PUBLIC_KEY_FILE = `${DEV_KEY_DIR}/jwt-dev.public.pem`;
+export const DEV_PRIVATE_KEY_FILE = `${DEV_KEY_DIR}/jwt-dev.private.pem`;
 
 /**
  * Every variable the processes read, validated once at start-up. Names are the environment's;
@@ -33,6 +45,16 @@ const environment = z.object({
     .pipe(z.array(hostPort).min(1)),
   KAFKA_CLIENT_ID: nonEmpty.default('latchkey'),
 
+  // ≥ 32 random bytes, base64; generate with: openssl rand -base64 32
+  APP_PASSWORD_PEPPER: z
+    .string()
+    .transform((value) => Buffer.from(value, 'base64'))
+    .refine((key) => key.length >= 32, 'expected at least 32 bytes, base64-encoded'),
+  APP_PASSWORD_PEPPER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a short key id')
+    .default('pepper-1'),
+
   LDAP_URL: z
     .string()
     .regex(/^ldaps:\/\/[^\s/]+(:\d{1,5})?\/?$/, 'expected ldaps://host[:port] (simple binds need TLS)'),
@@ -40,9 +62,40 @@ const environment = z.object({
   LDAP_BASE_DN: nonEmpty,
   LDAP_BIND_DN: nonEmpty,
   LDAP_BIND_PASSWORD: nonEmpty,
+
+  JWT_ISSUER: nonEmpty.default('https://latchkey.local/dev'),
+  JWT_AUDIENCE: nonEmpty.default('latchkey'),
+  JWT_JWKS_URL: optional(jwksUrl),
+  JWT_PUBLIC_KEY_FILE: optional(nonEmpty),
+  JWT_DEV_PRIVATE_KEY_FILE: nonEmpty.default(DEV_PRIVATE_KEY_FILE),
+  JWT_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(300).default(30),
 });
 
-export const configSchema = environment.transform((env) => ({
+/** Exactly one source of verification keys; outside production the development public key is the default. */
+function checkKeySource(env: z.output<typeof environment>, ctx: z.RefinementCtx): void {
+  if (env.JWT_JWKS_URL !== undefined && env.JWT_PUBLIC_KEY_FILE !== undefined) {
+    for (const variable of ['JWT_JWKS_URL', 'JWT_PUBLIC_KEY_FILE'])
+      ctx.addIssue({
+        code: 'custom',
+        path: [variable],
+        message: 'set only one of JWT_JWKS_URL and JWT_PUBLIC_KEY_FILE',
+      });
+  }
+  if (
+    env.NODE_ENV === 'production' &&
+    env.JWT_JWKS_URL === undefined &&
+    env.JWT_PUBLIC_KEY_FILE === undefined
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['JWT_JWKS_URL'],
+      message:
+        'production needs JWT_JWKS_URL or JWT_PUBLIC_KEY_FILE (the development key is not trusted there)',
+    });
+  }
+}
+
+export const configSchema = environment.superRefine(checkKeySource).transform((env) => ({
   env: env.NODE_ENV,
   api: { port: env.API_PORT },
   worker: { healthPort: env.WORKER_HEALTH_PORT },
@@ -56,12 +109,22 @@ export const configSchema = environment.transform((env) => ({
   },
   redis: { host: env.REDIS_HOST, port: env.REDIS_PORT, prefix: env.REDIS_PREFIX },
   kafka: { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID },
+  appPasswords: { pepper: { key: env.APP_PASSWORD_PEPPER, keyId: env.APP_PASSWORD_PEPPER_ID } },
   directory: {
     url: env.LDAP_URL,
     caFile: env.LDAP_CA_FILE,
     baseDn: env.LDAP_BASE_DN,
     bindDn: env.LDAP_BIND_DN,
     bindPassword: env.LDAP_BIND_PASSWORD,
+  },
+  auth: {
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+    keySource: env.JWT_JWKS_URL
+      ? { kind: 'jwks' as const, url: env.JWT_JWKS_URL }
+      : { kind: 'pem' as const, file: env.JWT_PUBLIC_KEY_FILE ?? DEV_PUBLIC_KEY_FILE },
+    devPrivateKeyFile: env.JWT_DEV_PRIVATE_KEY_FILE,
+    clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_S,
   },
 }));
 
@@ -80,7 +143,9 @@ export function parseConfig(env: Record<string, string | undefined>): ParsedConf
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const variable = String(issue.path[0] ?? '?');
-    const reason = env[variable] === undefined ? 'is missing' : `is invalid: ${issue.message}`;
+    // A cross-variable rule explains itself even when the variable it names is absent.
+    const missing = issue.code === 'custom' ? `is missing: ${issue.message}` : 'is missing';
+    const reason = env[variable] === undefined ? missing : `is invalid: ${issue.message}`;
     return `  ${variable} ${reason}`;
   });
   throw new ConfigError(`Invalid configuration (see .env.example):\n${problems.join('\n')}`);

@@ -9,6 +9,8 @@ export interface NewEvent<Type extends string = string, Data = unknown> {
   type: Type;
   schemaVersion?: number;
   data: Data;
+  /** When this event's fact happened, if not the append's `occurredAt` (batched appends). */
+  occurredAt?: Date;
 }
 
 /** What the caller knows about every event of one append. */

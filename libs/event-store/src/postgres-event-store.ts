@@ -105,9 +105,9 @@ export class PostgresEventStore {
     const rows: EventRow[] = await tx.query(
       `INSERT INTO events (id, stream_id, version, type, schema_version, tenant_id, actor, causation_id,
          correlation_id, data, occurred_at)
-       SELECT id, $1, version, type, schema_version, $2, $3, $4, $5, data, $6
-       FROM unnest($7::uuid[], $8::int[], $9::text[], $10::int[], $11::jsonb[])
-         AS e(id, version, type, schema_version, data)
+       SELECT id, $1, version, type, schema_version, $2, $3, $4, $5, data, coalesce(occurred_at, $6)
+       FROM unnest($7::uuid[], $8::int[], $9::text[], $10::int[], $11::jsonb[], $12::timestamptz[])
+         AS e(id, version, type, schema_version, data, occurred_at)
        ORDER BY version
        RETURNING ${EVENT_COLUMNS}`,
       [
@@ -122,6 +122,7 @@ export class PostgresEventStore {
         events.map((e) => e.type),
         events.map((e) => e.schemaVersion ?? 1),
         events.map((e) => JSON.stringify(e.data)),
+        events.map((e) => e.occurredAt ?? null),
       ],
     );
     return rows.map(toEnvelope);

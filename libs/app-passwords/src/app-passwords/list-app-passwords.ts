@@ -1,0 +1,66 @@
+import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { DataSource } from 'typeorm';
+
+/** The user's live app passwords with last use (B7): never a secret, never a verifier. */
+export class ListAppPasswords {
+  constructor(
+    readonly tenantId: string,
+    readonly userId: string,
+  ) {}
+}
+
+export interface AppPasswordSummary {
+  appPasswordId: string;
+  name: string;
+  protocols: string[] | null;
+  createdAt: string;
+  expiresAt: string | null;
+  expired: boolean;
+  lastUsed: { at: string; clientIp: string; protocol: string } | null;
+}
+
+@QueryHandler(ListAppPasswords)
+export class ListAppPasswordsHandler implements IQueryHandler<
+  ListAppPasswords,
+  AppPasswordSummary[] | undefined
+> {
+  constructor(private readonly db: DataSource) {}
+
+  /** Undefined when the user does not exist in this tenant (answered like any unknown user). */
+  async execute({ tenantId, userId }: ListAppPasswords): Promise<AppPasswordSummary[] | undefined> {
+    const [account] = await this.db.query(
+      `SELECT 1 FROM accounts WHERE tenant_id = $1 AND user_id = $2 AND status <> 'deleted'`,
+      [tenantId, userId],
+    );
+    if (!account) return undefined;
+    const rows: {
+      app_password_id: string;
+      name: string;
+      protocols: string[] | null;
+      created_at: Date;
+      expires_at: Date | null;
+      expired: boolean;
+      last_used_at: Date | null;
+      last_ip: string | null;
+      last_protocol: string | null;
+    }[] = await this.db.query(
+      `SELECT c.app_password_id, c.name, c.protocols, c.created_at, c.expires_at,
+              coalesce(c.expires_at <= now(), false) AS expired, u.last_used_at, u.last_ip, u.last_protocol
+       FROM credentials c LEFT JOIN credential_usage u USING (app_password_id)
+       WHERE c.tenant_id = $1 AND c.user_id = $2 AND c.revoked_at IS NULL
+       ORDER BY c.created_at, c.app_password_id`,
+      [tenantId, userId],
+    );
+    return rows.map((r) => ({
+      appPasswordId: r.app_password_id,
+      name: r.name,
+      protocols: r.protocols,
+      createdAt: r.created_at.toISOString(),
+      expiresAt: r.expires_at?.toISOString() ?? null,
+      expired: r.expired,
+      lastUsed: r.last_used_at
+        ? { at: r.last_used_at.toISOString(), clientIp: r.last_ip!, protocol: r.last_protocol! }
+        : null,
+    }));
+  }
+}

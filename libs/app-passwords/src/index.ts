@@ -1,0 +1,11 @@
+export { AppPasswordsModule } from './app-passwords.module';
+export { CreateAppPasswordCommand, type CreatedAppPassword } from './app-passwords/create-app-password';
+export { ListAppPasswords, type AppPasswordSummary } from './app-passwords/list-app-passwords';
+export { Clock } from './infrastructure/clock';
+export type { CommandContext } from './infrastructure/event-sourced-streams';
+export { ReportLeak, type LeakReportResult } from './leak-reports/report-leak';
+export { VerifySignIn, type SignInVerdict } from './sign-in/verify-sign-in.command';
+export { RunTenantCommand, type TenantResult } from './tenants/tenant-commands';
+export { GetUser, type UserView } from './users/get-user';
+export { RunUserCommand, type UserCommandRequest, type UserResult } from './users/user-commands';
+export { toPublishableEvent, DomainError } from './domain';

@@ -1,0 +1,98 @@
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import {
+  ConflictError,
+  NotFoundError,
+  tenantDecider,
+  tenantStreamId,
+  userDecider,
+  userStreamId,
+  type TenantPolicy,
+  type UserCommand,
+  type UserEvent,
+  type UserState,
+} from '../domain';
+import { Clock } from '../infrastructure/clock';
+import { CredentialsProjection } from '../infrastructure/credentials.projection';
+import { EventSourcedStreams, type CommandContext } from '../infrastructure/event-sourced-streams';
+
+/** A user command as the edge builds it: the handler adds the instant and, where a rule needs it, the tenant's policy. */
+export type UserCommandRequest = UserCommand extends infer C
+  ? C extends { type: infer T; data: infer D }
+    ? { type: T; data: Omit<D, 'tenantPolicy'> }
+    : never
+  : never;
+
+export class RunUserCommand {
+  constructor(
+    readonly command: UserCommandRequest,
+    readonly context: CommandContext,
+  ) {}
+}
+
+export interface UserResult {
+  state: UserState;
+  events: UserEvent[];
+  version: number;
+}
+
+const NEEDS_POLICY = new Set<UserCommand['type']>([
+  'CompleteMfaRegistration',
+  'ResetPassword',
+  'CreateAppPassword',
+  'DeleteAppPassword',
+]);
+
+/**
+ * Runs any command of the user aggregate (the user and their app passwords). Rules that depend on
+ * the tenant (R3, R10, R11, R12, B6, B7) get its policy, read from the tenant's stream.
+ */
+@CommandHandler(RunUserCommand)
+export class RunUserCommandHandler implements ICommandHandler<RunUserCommand, UserResult> {
+  constructor(
+    private readonly streams: EventSourcedStreams,
+    private readonly projection: CredentialsProjection,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute({ command, context }: RunUserCommand): Promise<UserResult> {
+    const now = this.clock.now();
+    const tenantPolicy = await this.tenantPolicy(command);
+    try {
+      const decision = await this.streams.execute({
+        streamId: userStreamId(command.data.userId),
+        streamType: 'user',
+        decider: userDecider,
+        command: {
+          type: command.type,
+          data: { ...command.data, tenantPolicy },
+          metadata: { now },
+        } as UserCommand,
+        context,
+        occurredAt: now,
+        inline: this.projection.apply,
+      });
+      return { state: decision.state, events: decision.events, version: decision.version };
+    } catch (error) {
+      if (isUniqueViolation(error, 'accounts_live_username')) {
+        throw new ConflictError(
+          'user.username-taken',
+          undefined,
+          'Another user of this tenant has that username.',
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async tenantPolicy(command: UserCommandRequest): Promise<TenantPolicy | undefined> {
+    if (!NEEDS_POLICY.has(command.type) && command.type !== 'ProvisionUser') return undefined;
+    const { state } = await this.streams.load(tenantStreamId(command.data.tenantId), tenantDecider);
+    if (state.status !== 'created') throw new NotFoundError('tenant.not-found', 'There is no such tenant.');
+    return state.policy;
+  }
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const driverError = (error as { driverError?: { code?: string; constraint?: string } })?.driverError;
+  return driverError?.code === '23505' && driverError.constraint === constraint;
+}
