@@ -1,17 +1,27 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig } from '@latchkey/config';
+import { configureHttp, httpAppOptions } from '@latchkey/problems';
 import { exitCleanlyOnSignals } from '@latchkey/runtime';
 import { ApiModule } from './api.module';
+import { HttpMetrics } from './metrics/http-metrics';
+import { setupOpenApi } from './openapi';
 
 async function bootstrap() {
-  const app = await NestFactory.create(ApiModule, { abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule, {
+    ...httpAppOptions,
+    abortOnError: false,
+  });
   const { api, shutdownGraceMs } = app.get(AppConfig);
   const logger = new Logger('api');
   exitCleanlyOnSignals(app, shutdownGraceMs, logger);
+  app.use(app.get(HttpMetrics).middleware); // first, so that refusals by the body parser are timed too
+  configureHttp(app);
+  setupOpenApi(app);
   await app.listen(api.port, '127.0.0.1');
-  logger.log(`listening on http://127.0.0.1:${api.port} (health: /health)`);
+  logger.log(`listening on http://127.0.0.1:${api.port} (health: /health, docs: /docs, metrics: /metrics)`);
 }
 
 bootstrap().catch((error: Error) => {

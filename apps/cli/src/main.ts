@@ -1,29 +1,14 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { AppConfig, LatchkeyConfigModule } from '@latchkey/config';
-import { migrate } from '@latchkey/persistence';
-import { describeFailure } from '@latchkey/runtime';
 import { Command } from 'commander';
+import { describeFailure } from '@latchkey/runtime';
+import { migrateCommand } from './commands/migrate.command';
+import { tokenCommand } from './commands/token.command';
 
-/** Reads and validates configuration exactly as the services do (environment, then .env). */
-async function loadConfig(): Promise<AppConfig> {
-  const context = await NestFactory.createApplicationContext(LatchkeyConfigModule.forRoot(), {
-    logger: false,
-  });
-  const config = context.get(AppConfig);
-  await context.close();
-  return config;
-}
+// One file per command under commands/; add yours to this list.
+const commands = [migrateCommand, tokenCommand];
 
 const program = new Command('latchkey').description("Latchkey's command line for operators and auditors");
-
-program
-  .command('migrate')
-  .description('apply pending database migrations (safe to run from several processes at once)')
-  .action(async () => {
-    const applied = await migrate(await loadConfig());
-    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
-  });
+for (const command of commands) program.addCommand(command());
 
 program.parseAsync().catch((error: Error) => {
   console.error(error.name === 'ConfigError' ? error.message : `error: ${describeFailure(error)}`);

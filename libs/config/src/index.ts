@@ -1,2 +1,9 @@
 export { AppConfig, LatchkeyConfigModule } from './config.module';
-export { ConfigError, parseConfig, type ParsedConfig } from './config.schema';
+export {
+  ConfigError,
+  DEV_KEY_DIR,
+  DEV_PRIVATE_KEY_FILE,
+  DEV_PUBLIC_KEY_FILE,
+  parseConfig,
+  type ParsedConfig,
+} from './config.schema';

@@ -1,0 +1,12 @@
+import { NestFactory } from '@nestjs/core';
+import { AppConfig, LatchkeyConfigModule } from '@latchkey/config';
+
+/** Reads and validates configuration exactly as the services do (environment, then .env). */
+export async function loadConfig(): Promise<AppConfig> {
+  const context = await NestFactory.createApplicationContext(LatchkeyConfigModule.forRoot(), {
+    logger: false,
+  });
+  const config = context.get(AppConfig);
+  await context.close();
+  return config;
+}

@@ -1,0 +1,114 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { z } from 'zod';
+import { ROLES, type Principal } from './principal';
+
+/** A token we do not accept. Its message is for our logs at most; callers only learn "invalid_token". */
+export class InvalidTokenError extends Error {
+  override readonly name = 'InvalidTokenError';
+}
+
+/** The issuer's keys could not be fetched: our problem (503), not the caller's (401). */
+export class KeySourceUnavailableError extends Error {
+  override readonly name = 'KeySourceUnavailableError';
+}
+
+export interface JwtVerifierOptions {
+  issuer: string;
+  audience: string;
+  clockToleranceSeconds: number;
+}
+
+/** Asymmetric algorithms only: `none` and HS* (which a public key could forge) are never accepted. */
+export const ACCEPTED_ALGORITHMS = ['ES256', 'EdDSA', 'RS256'] as const;
+
+// Issuers mint access tokens for about an hour; a day-old token is refused even if its exp says otherwise.
+const MAX_TOKEN_AGE = '24h';
+
+const claims = z.object({
+  sub: z.string().min(1).max(256),
+  tid: z.uuid(),
+  roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),
+  amr: z.array(z.string().max(32)).max(16).default([]),
+  jti: z.string().min(1).max(256).optional(),
+});
+
+/**
+ * Verifies bearer JWTs with jose: signature by a trusted key, an accepted algorithm, issuer,
+ * audience, exp/nbf/iat within the clock tolerance, and Latchkey's claims (tenant, subject, roles).
+ */
+export class JwtVerifier {
+  constructor(
+    private readonly key: KeyObject | JWTVerifyGetKey,
+    private readonly algorithms: readonly string[],
+    private readonly options: JwtVerifierOptions,
+  ) {}
+
+  /** Trusts one PEM public key; the accepted algorithm follows from the key's type. */
+  static fromPublicKeyPem(pem: string | Buffer, options: JwtVerifierOptions): JwtVerifier {
+    const key = createPublicKey(pem);
+    return new JwtVerifier(key, [algorithmOf(key)], options);
+  }
+
+  /** Trusts an issuer's JWKS: fetched on first use, cached, refetched when an unknown `kid` shows up. */
+  static fromJwksUrl(
+    url: string,
+    options: JwtVerifierOptions,
+    fetching: { timeoutMs?: number; cooldownMs?: number } = {},
+  ): JwtVerifier {
+    // The cooldown stops a flood of tokens with made-up key ids from hammering the issuer.
+    const jwks = createRemoteJWKSet(new URL(url), {
+      timeoutDuration: fetching.timeoutMs ?? 3_000,
+      cooldownDuration: fetching.cooldownMs ?? 30_000,
+    });
+    return new JwtVerifier(jwks, ACCEPTED_ALGORITHMS, options);
+  }
+
+  async verify(token: string): Promise<Principal> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.keyResolver(), {
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        algorithms: [...this.algorithms],
+        clockTolerance: this.options.clockToleranceSeconds,
+        maxTokenAge: MAX_TOKEN_AGE,
+        requiredClaims: ['exp', 'iat', 'sub'],
+      }));
+    } catch (error) {
+      if (error instanceof KeySourceUnavailableError) throw error;
+      throw new InvalidTokenError(error instanceof errors.JOSEError ? error.code : 'unreadable token');
+    }
+    const parsed = claims.safeParse(payload);
+    if (!parsed.success) throw new InvalidTokenError('claims do not describe a Latchkey principal');
+    const { sub, tid, roles, amr, jti } = parsed.data;
+    return { subject: sub, tenantId: tid, roles, amr, ...(jti ? { tokenId: jti } : {}) };
+  }
+
+  /** Separates "this token names no key we trust" (401) from "we could not fetch the keys" (503). */
+  private keyResolver(): KeyObject | JWTVerifyGetKey {
+    const key = this.key;
+    if (typeof key !== 'function') return key;
+    return async (header, token) => {
+      try {
+        return await key(header, token);
+      } catch (error) {
+        const tokenProblem =
+          error instanceof errors.JWKSNoMatchingKey ||
+          error instanceof errors.JWKSMultipleMatchingKeys ||
+          error instanceof errors.JOSENotSupported ||
+          error instanceof errors.JWSInvalid;
+        if (tokenProblem) throw error;
+        throw new KeySourceUnavailableError('the issuer key set could not be fetched', { cause: error });
+      }
+    };
+  }
+}
+
+function algorithmOf(key: KeyObject): string {
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
+  if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
+  if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048)
+    return 'RS256';
+  throw new Error('the public key must be EC P-256, Ed25519 or RSA (2048 bits or more)');
+}
