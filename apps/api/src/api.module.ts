@@ -1,13 +1,28 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { AccessModule } from '@latchkey/access';
+import { AppPasswordsModule } from '@latchkey/app-passwords';
 import { LatchkeyConfigModule } from '@latchkey/config';
 import { JobsModule } from '@latchkey/jobs';
 import { MessagingModule } from '@latchkey/messaging';
 import { PersistenceModule } from '@latchkey/persistence';
+import { EventRelay } from './event-relay';
 import { HealthController } from './health/health.controller';
+import { MeController } from './me/me.controller';
+import { HttpMetrics } from './metrics/http-metrics';
+import { MetricsController } from './metrics/metrics.controller';
 
 @Module({
-  imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, JobsModule, MessagingModule, TerminusModule],
-  controllers: [HealthController],
+  imports: [
+    LatchkeyConfigModule.forRoot(),
+    AccessModule, // every route needs a bearer token unless @Public()
+    PersistenceModule,
+    JobsModule,
+    MessagingModule,
+    TerminusModule,
+    AppPasswordsModule,
+  ],
+  controllers: [HealthController, MetricsController, MeController],
+  providers: [HttpMetrics, EventRelay],
 })
 export class ApiModule {}

@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '@latchkey/config';
 import { PostgresEventStore } from '@latchkey/event-store';
 import { DataSource } from 'typeorm';
 import { CreateAppPasswordHandler } from './app-passwords/create-app-password';
+import { MyAppPasswordsController } from './app-passwords/my-app-passwords.controller';
 import { ListAppPasswordsHandler } from './app-passwords/list-app-passwords';
 import { AppPasswordHasher } from './infrastructure/app-password-hasher';
 import { Clock, SystemClock } from './infrastructure/clock';
@@ -11,18 +13,30 @@ import { CredentialsProjection } from './infrastructure/credentials.projection';
 import { EventSourcedStreams } from './infrastructure/event-sourced-streams';
 import { LockoutStore } from './infrastructure/lockout.store';
 import { SignInRecorder } from './infrastructure/sign-in-recorder';
+import { LeakReportsController } from './leak-reports/leak-reports.controller';
 import { ReportLeakHandler } from './leak-reports/report-leak';
+import { SignInController } from './sign-in/sign-in.controller';
 import { VerifySignInHandler } from './sign-in/verify-sign-in.handler';
 import { RunTenantCommandHandler } from './tenants/tenant-commands';
+import { TenantController } from './tenants/tenant.controller';
 import { GetUserHandler } from './users/get-user';
 import { RunUserCommandHandler } from './users/user-commands';
+import { UsersController } from './users/users.controller';
 
 /**
- * Tenants, users, their app passwords and legacy sign-in verification. Needs a TypeORM DataSource
- * (PersistenceModule) in the importing application.
+ * Tenants, users, their app passwords and legacy sign-in verification, with their HTTP routes
+ * under /v1. Needs a TypeORM DataSource (PersistenceModule) and AccessModule in the application.
  */
 @Module({
-  imports: [CqrsModule],
+  // The leak-report route's limit is set on the route; this is only the throttler's storage.
+  imports: [CqrsModule, ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: 10 }])],
+  controllers: [
+    TenantController,
+    UsersController,
+    MyAppPasswordsController,
+    SignInController,
+    LeakReportsController,
+  ],
   providers: [
     { provide: Clock, useClass: SystemClock },
     {

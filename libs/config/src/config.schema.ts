@@ -44,6 +44,10 @@ const environment = z.object({
     .transform((s) => s.split(',').map((b) => b.trim()))
     .pipe(z.array(hostPort).min(1)),
   KAFKA_CLIENT_ID: nonEmpty.default('latchkey'),
+  KAFKA_EVENTS_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, 'expected a Kafka topic name')
+    .default('latchkey.events'),
 
   // ≥ 32 random bytes, base64; generate with: openssl rand -base64 32
   APP_PASSWORD_PEPPER: z
@@ -108,7 +112,7 @@ export const configSchema = environment.superRefine(checkKeySource).transform((e
     database: env.POSTGRES_DB,
   },
   redis: { host: env.REDIS_HOST, port: env.REDIS_PORT, prefix: env.REDIS_PREFIX },
-  kafka: { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID },
+  kafka: { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, eventsTopic: env.KAFKA_EVENTS_TOPIC },
   appPasswords: { pepper: { key: env.APP_PASSWORD_PEPPER, keyId: env.APP_PASSWORD_PEPPER_ID } },
   directory: {
     url: env.LDAP_URL,

@@ -1,3 +1,5 @@
 export { createKafka } from './kafka.client';
 export { KafkaHealthIndicator } from './kafka.health';
 export { MessagingModule } from './messaging.module';
+export { fromCloudEventMessage, toCloudEventMessage } from './cloud-event';
+export { OutboxRelay, type OutboxRelayOptions, type PublicView } from './outbox-relay';

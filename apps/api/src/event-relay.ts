@@ -1,0 +1,60 @@
+import {
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { toPublishableEvent } from '@latchkey/app-passwords';
+import { AppConfig } from '@latchkey/config';
+import type { EventEnvelope } from '@latchkey/event-store';
+import { OutboxRelay } from '@latchkey/messaging';
+import { Kafka } from 'kafkajs';
+import { DataSource } from 'typeorm';
+
+/** What of an event may leave PostgreSQL: app-password events lose their verifier (PRODUCT §5). */
+function publicView(event: EventEnvelope): unknown {
+  if (event.type !== 'AppPasswordCreated') return event.data;
+  return toPublishableEvent({ type: event.type, data: event.data } as Parameters<
+    typeof toPublishableEvent
+  >[0]).data;
+}
+
+/**
+ * Runs the outbox relay in every API instance; an advisory lock makes one of them active and the
+ * others take over when it goes. Kafka being away delays publication, never a command.
+ */
+@Injectable()
+export class EventRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(EventRelay.name);
+  private readonly relay: OutboxRelay;
+
+  constructor(
+    db: DataSource,
+    private readonly kafka: Kafka,
+    private readonly config: AppConfig,
+  ) {
+    this.relay = new OutboxRelay(db, kafka, publicView, { topic: config.kafka.eventsTopic });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.ensureTopic().catch((error: unknown) =>
+      this.logger.warn(`could not check topic ${this.config.kafka.eventsTopic} yet: ${String(error)}`),
+    );
+    this.relay.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.relay.stop();
+  }
+
+  private async ensureTopic(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      // Partitions by stream key: one stream's events stay in order on one partition.
+      await admin.createTopics({ topics: [{ topic: this.config.kafka.eventsTopic, numPartitions: 6 }] });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, RequireMfa, Roles, type Principal } from '@latchkey/access';
+import { ZodBody } from '@latchkey/problems';
+import { z } from 'zod';
+import { NotFoundError } from '../domain';
+import { contextOf } from '../http/context';
+import { createAppPasswordSchema } from '../http/schemas';
+import { RunUserCommand, type UserResult } from '../users/user-commands';
+import { CreateAppPasswordCommand, type CreatedAppPassword } from './create-app-password';
+import { ListAppPasswords, type AppPasswordSummary } from './list-app-passwords';
+
+/** An end user's own app passwords ("Security info"): the user is the token's subject. */
+@ApiTags('my app passwords')
+@Controller('v1/me')
+@Roles('user')
+export class MyAppPasswordsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+  ) {}
+
+  /** R11: the answer says whether to offer creating an app password now. */
+  @Post('mfa-registration')
+  @HttpCode(200)
+  @RequireMfa()
+  async completeMfaRegistration(@CurrentPrincipal() principal: Principal) {
+    const { events }: UserResult = await this.commands.execute(
+      new RunUserCommand(
+        {
+          type: 'CompleteMfaRegistration',
+          data: { tenantId: principal.tenantId, userId: principal.subject },
+        },
+        contextOf(principal, 'user'),
+      ),
+    );
+    const completed = events.find((e) => e.type === 'MfaRegistrationCompleted');
+    return {
+      registered: true,
+      promptToCreateAppPassword:
+        completed?.type === 'MfaRegistrationCompleted' && completed.data.appPasswordPromptOffered,
+    };
+  }
+
+  @Get('app-passwords')
+  async list(@CurrentPrincipal() principal: Principal): Promise<AppPasswordSummary[]> {
+    const list: AppPasswordSummary[] | undefined = await this.queries.execute(
+      new ListAppPasswords(principal.tenantId, principal.subject),
+    );
+    if (!list) throw new NotFoundError('user.not-found', 'There is no such user.');
+    return list;
+  }
+
+  /** R2: the password is in this response and nowhere else, ever. */
+  @Post('app-passwords')
+  @RequireMfa()
+  create(
+    @CurrentPrincipal() principal: Principal,
+    @Body(new ZodBody(createAppPasswordSchema)) body: z.infer<typeof createAppPasswordSchema>,
+  ): Promise<CreatedAppPassword> {
+    return this.commands.execute(
+      new CreateAppPasswordCommand(
+        principal.tenantId,
+        principal.subject,
+        body.name,
+        body.protocols,
+        contextOf(principal, 'user'),
+      ),
+    );
+  }
+
+  /** R12: refused while the tenant forbids app passwords (only admins can delete then). */
+  @Delete('app-passwords/:appPasswordId')
+  @HttpCode(204)
+  async remove(
+    @CurrentPrincipal() principal: Principal,
+    @Param('appPasswordId', new ParseUUIDPipe()) appPasswordId: string,
+  ) {
+    await this.commands.execute(
+      new RunUserCommand(
+        {
+          type: 'DeleteAppPassword',
+          data: { tenantId: principal.tenantId, userId: principal.subject, appPasswordId, by: 'user' },
+        },
+        contextOf(principal, 'user'),
+      ),
+    );
+  }
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { LEGACY_PROTOCOLS, MFA_STATES, USER_ROLES } from '../domain';
+
+/**
+ * Shapes of request bodies. They bound sizes and types at the edge; the rules themselves (names,
+ * limits, scopes) are the domain's, so a body that passes here can still be refused by a rule.
+ */
+const boundedString = (max: number) => z.string().max(max);
+
+const lockoutPatch = z.strictObject({
+  threshold: z.number().int().optional(),
+  baseLockSeconds: z.number().int().optional(),
+  maxLockSeconds: z.number().int().optional(),
+  resetAfterSeconds: z.number().int().optional(),
+});
+
+export const policyPatchSchema = z.strictObject({
+  appPasswordsAllowed: z.boolean().optional(),
+  legacyAuthBlocked: z.boolean().optional(),
+  maxAppPasswordsPerUser: z.number().int().optional(),
+  maxLifetimeDays: z.number().int().nullable().optional(),
+  revokeOnPasswordReset: z.boolean().optional(),
+  fastPathOffboarding: z.boolean().optional(),
+  lockout: lockoutPatch.optional(),
+});
+
+export const createTenantSchema = z.strictObject({
+  name: boundedString(200),
+  policy: policyPatchSchema.optional(),
+});
+
+export const provisionUserSchema = z.strictObject({
+  username: boundedString(320),
+  mfa: z.enum(MFA_STATES as ['disabled', 'enabled', 'enforced']).optional(),
+  roles: z.array(z.enum(USER_ROLES)).max(USER_ROLES.length).optional(),
+  requiresModernAuth: z.boolean().optional(),
+});
+
+export const mfaStateSchema = z.strictObject({
+  mfa: z.enum(MFA_STATES as ['disabled', 'enabled', 'enforced']),
+});
+export const modernAuthSchema = z.strictObject({ requiresModernAuth: z.boolean() });
+
+export const createAppPasswordSchema = z.strictObject({
+  name: boundedString(256),
+  protocols: z
+    .array(boundedString(32))
+    .max(LEGACY_PROTOCOLS.length * 2)
+    .optional(),
+});
+
+export const verifySchema = z.strictObject({
+  username: boundedString(320),
+  password: boundedString(256),
+  protocol: boundedString(32),
+  action: z.enum(['sign-in', 'administrative']).optional(),
+  clientIp: z.union([z.ipv4(), z.ipv6()]),
+});
+
+export const leakReportSchema = z.strictObject({
+  text: z
+    .string()
+    .min(1)
+    .max(12 * 1024),
+  source: boundedString(2048).optional(),
+});

@@ -1,0 +1,34 @@
+import { Body, Controller, Headers, HttpCode, Ip, Post, UseGuards } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiTags } from '@nestjs/swagger';
+import { Throttle, ThrottlerGuard } from '@nestjs/throttler';
+import { Public } from '@latchkey/access';
+import { ZodBody } from '@latchkey/problems';
+import { z } from 'zod';
+import { leakReportSchema } from '../http/schemas';
+import { ReportLeak, type LeakReportResult } from './report-leak';
+
+/**
+ * B12: anyone who finds app passwords in text (a paste, a commit, a log) reports it here, without
+ * an account, as code hosts accept leaked tokens. Rate-limited per client address.
+ */
+@ApiTags('leak reports')
+@Controller('v1/leak-reports')
+@Public()
+@UseGuards(ThrottlerGuard)
+export class LeakReportsController {
+  constructor(private readonly commands: CommandBus) {}
+
+  @Post()
+  @HttpCode(202)
+  @Throttle({ default: { limit: 10, ttl: 60_000 } })
+  report(
+    @Ip() clientIp: string,
+    @Headers('user-agent') userAgent: string | undefined,
+    @Body(new ZodBody(leakReportSchema)) body: z.infer<typeof leakReportSchema>,
+  ): Promise<LeakReportResult> {
+    return this.commands.execute(
+      new ReportLeak(body.text, { clientIp, userAgent: userAgent ?? null, source: body.source ?? null }),
+    );
+  }
+}
