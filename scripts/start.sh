@@ -26,11 +26,14 @@ trap 'kill -TERM $api $worker 2>/dev/null; wait $api $worker 2>/dev/null' INT TE
 for url in "http://127.0.0.1:$API_PORT/health" "http://127.0.0.1:$WORKER_HEALTH_PORT/health"; do
   for _ in $(seq 1 150); do curl -fsS "$url" >/dev/null 2>&1 && break; sleep 0.2; done
 done
+node dist/apps/cli/src/main.js demo --api "http://127.0.0.1:$API_PORT"
 cat <<MSG
 
 Latchkey is running.
+  API:                 http://127.0.0.1:$API_PORT/v1   (OpenAPI: /docs, metrics: /metrics)
   API health:          http://127.0.0.1:$API_PORT/health
   sync worker health:  http://127.0.0.1:$WORKER_HEALTH_PORT/health
+  demo tenant:         source .stack/demo.env, then follow "Try it" in README.md
   stack status:        npm run stack -- status      (logs: npm run stack -- logs)
 Ctrl-C stops the API and the worker; the stack keeps running until \`npm run stack -- down\`.
 
