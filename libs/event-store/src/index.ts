@@ -6,4 +6,11 @@ export {
   type ExpectedVersion,
   type NewEvent,
 } from './event-envelope';
-export { PostgresEventStore, type AppendRequest, type InlineProjection } from './postgres-event-store';
+export {
+  eventColumns,
+  PostgresEventStore,
+  toEnvelope,
+  type AppendRequest,
+  type EventRow,
+  type InlineProjection,
+} from './postgres-event-store';

@@ -21,7 +21,8 @@ export interface AppendRequest {
   inline?: InlineProjection;
 }
 
-interface EventRow {
+/** An events row as the driver returns it. */
+export interface EventRow {
   seq: string;
   id: string;
   stream_id: string;
@@ -37,8 +38,25 @@ interface EventRow {
   recorded_at: Date;
 }
 
-const EVENT_COLUMNS = `seq, id, stream_id, version, type, schema_version, tenant_id, actor, causation_id,
-  correlation_id, data, occurred_at, recorded_at`;
+const COLUMNS = [
+  'seq',
+  'id',
+  'stream_id',
+  'version',
+  'type',
+  'schema_version',
+  'tenant_id',
+  'actor',
+  'causation_id',
+  'correlation_id',
+  'data',
+  'occurred_at',
+  'recorded_at',
+];
+
+/** The columns an EventRow holds, qualified by a table alias if given, for queries that read events. */
+export const eventColumns = (alias?: string): string =>
+  COLUMNS.map((column) => (alias ? `${alias}.${column}` : column)).join(', ');
 
 /**
  * The event store on PostgreSQL (tables from the EventStoreSchema migration). One append is one
@@ -109,7 +127,7 @@ export class PostgresEventStore {
        FROM unnest($7::uuid[], $8::int[], $9::text[], $10::int[], $11::jsonb[], $12::timestamptz[])
          AS e(id, version, type, schema_version, data, occurred_at)
        ORDER BY version
-       RETURNING ${EVENT_COLUMNS}`,
+       RETURNING ${eventColumns()}`,
       [
         streamId,
         context.tenantId,
@@ -130,7 +148,7 @@ export class PostgresEventStore {
 
   async readStream(streamId: string, afterVersion = 0): Promise<EventEnvelope[]> {
     const rows: EventRow[] = await this.db.query(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version`,
+      `SELECT ${eventColumns()} FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version`,
       [streamId, afterVersion],
     );
     return rows.map(toEnvelope);
@@ -143,7 +161,7 @@ export class PostgresEventStore {
    */
   async readAll(afterSeq: bigint, limit = 1_000): Promise<EventEnvelope[]> {
     const rows: EventRow[] = await this.db.query(
-      `SELECT ${EVENT_COLUMNS} FROM events
+      `SELECT ${eventColumns()} FROM events
        WHERE seq > $1 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
        ORDER BY seq LIMIT $2`,
       [afterSeq.toString(), limit],
@@ -152,7 +170,7 @@ export class PostgresEventStore {
   }
 }
 
-function toEnvelope(row: EventRow): EventEnvelope {
+export function toEnvelope(row: EventRow): EventEnvelope {
   return {
     seq: BigInt(row.seq),
     id: row.id,

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { EventEnvelope } from '@latchkey/event-store';
+import { eventColumns, toEnvelope, type EventEnvelope, type EventRow } from '@latchkey/event-store';
 import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { toCloudEventMessage } from './cloud-event';
@@ -19,22 +19,7 @@ export interface OutboxRelayOptions {
 // Any constant shared by every relay: the holder of this session lock is the one active relay.
 const RELAY_LOCK = 7_406_245_002;
 
-interface PendingRow {
-  outbox_seq: string;
-  seq: string;
-  id: string;
-  stream_id: string;
-  version: number;
-  type: string;
-  schema_version: number;
-  tenant_id: string | null;
-  actor: EventEnvelope['actor'];
-  causation_id: string | null;
-  correlation_id: string | null;
-  data: unknown;
-  occurred_at: Date;
-  recorded_at: Date;
-}
+type PendingRow = EventRow & { outbox_seq: string };
 
 /**
  * Publishes the outbox to Kafka in order, then marks what was published. A publish that fails is
@@ -129,8 +114,7 @@ export class OutboxRelay {
     let rows: PendingRow[];
     try {
       rows = await runner.query(
-        `SELECT o.seq AS outbox_seq, e.seq, e.id, e.stream_id, e.version, e.type, e.schema_version,
-                e.tenant_id, e.actor, e.causation_id, e.correlation_id, e.data, e.occurred_at, e.recorded_at
+        `SELECT o.seq AS outbox_seq, ${eventColumns('e')}
          FROM outbox o JOIN events e ON e.seq = o.event_seq
          WHERE o.published_at IS NULL ORDER BY o.seq LIMIT $1`,
         [this.options.batchSize],
@@ -173,22 +157,4 @@ export class OutboxRelay {
       };
     });
   }
-}
-
-function toEnvelope(row: PendingRow): EventEnvelope {
-  return {
-    seq: BigInt(row.seq),
-    id: row.id,
-    streamId: row.stream_id,
-    version: row.version,
-    type: row.type,
-    schemaVersion: row.schema_version,
-    tenantId: row.tenant_id,
-    actor: row.actor,
-    causationId: row.causation_id,
-    correlationId: row.correlation_id,
-    data: row.data,
-    occurredAt: row.occurred_at,
-    recordedAt: row.recorded_at,
-  };
 }
