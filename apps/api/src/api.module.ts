@@ -7,6 +7,7 @@ import { JobsModule } from '@latchkey/jobs';
 import { MessagingModule } from '@latchkey/messaging';
 import { PersistenceModule } from '@latchkey/persistence';
 import { EventRelay } from './event-relay';
+import { ReadModelConsumers } from './read-model-consumers';
 import { HealthController } from './health/health.controller';
 import { MeController } from './me/me.controller';
 import { HttpMetrics } from './metrics/http-metrics';
@@ -23,6 +24,6 @@ import { MetricsController } from './metrics/metrics.controller';
     AppPasswordsModule,
   ],
   controllers: [HealthController, MetricsController, MeController],
-  providers: [HttpMetrics, EventRelay],
+  providers: [HttpMetrics, EventRelay, ReadModelConsumers],
 })
 export class ApiModule {}

@@ -15,6 +15,7 @@ import { LockoutStore } from './infrastructure/lockout.store';
 import { SignInRecorder } from './infrastructure/sign-in-recorder';
 import { LeakReportsController } from './leak-reports/leak-reports.controller';
 import { ReportLeakHandler } from './leak-reports/report-leak';
+import { GetSignInActivityHandler, SignInActivityController } from './sign-in/sign-in-activity.query';
 import { SignInController } from './sign-in/sign-in.controller';
 import { VerifySignInHandler } from './sign-in/verify-sign-in.handler';
 import { RunTenantCommandHandler } from './tenants/tenant-commands';
@@ -35,6 +36,7 @@ import { UsersController } from './users/users.controller';
     UsersController,
     MyAppPasswordsController,
     SignInController,
+    SignInActivityController,
     LeakReportsController,
   ],
   providers: [
@@ -59,6 +61,7 @@ import { UsersController } from './users/users.controller';
     ListAppPasswordsHandler,
     GetUserHandler,
     VerifySignInHandler,
+    GetSignInActivityHandler,
     ReportLeakHandler,
   ],
   exports: [CqrsModule, PostgresEventStore, Clock],

@@ -2,9 +2,14 @@ import type { DataSourceOptions } from 'typeorm';
 import type { ParsedConfig } from '@latchkey/config';
 import { EventStoreSchema1764000000000 } from './migrations/1764000000000-event-store-schema';
 import { CredentialReadModels1764000000001 } from './migrations/1764000000001-credential-read-models';
+import { KafkaFedReadModels1764000000002 } from './migrations/1764000000002-kafka-fed-read-models';
 
 /** Every migration, in order. Listed explicitly so that a bundled build cannot miss one. */
-export const migrations = [EventStoreSchema1764000000000, CredentialReadModels1764000000001];
+export const migrations = [
+  EventStoreSchema1764000000000,
+  CredentialReadModels1764000000001,
+  KafkaFedReadModels1764000000002,
+];
 
 /** Schema changes go through migrations only; `synchronize` stays off everywhere. */
 export function dataSourceOptions(config: Pick<ParsedConfig, 'postgres'>): DataSourceOptions {

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { EventEnvelope } from '@latchkey/event-store';
+import { applyOnce, KafkaProjectionRunner, toCloudEventMessage } from '@latchkey/messaging';
+import { dataSourceOptions, migrate } from '@latchkey/persistence';
+import { Kafka, logLevel } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { integrationConfig } from '../../../../test/integration-config';
+import { signInActivityProjection } from './sign-in-activity.projection';
+
+describe('sign-in activity, a read model fed from Kafka (real PostgreSQL and broker)', () => {
+  const config = integrationConfig();
+  const kafka = new Kafka({
+    clientId: 'activity-test',
+    brokers: config.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  let db: DataSource;
+
+  beforeAll(async () => {
+    await migrate(config);
+    db = await new DataSource(dataSourceOptions(config)).initialize();
+  });
+  afterAll(() => db?.destroy());
+
+  const attempt = (tenantId: string, version: number, allowed: boolean, reason?: string): EventEnvelope => ({
+    seq: BigInt(version),
+    id: randomUUID(),
+    streamId: `sign-ins-${tenantId}`,
+    version,
+    type: allowed ? 'LegacySignInSucceeded' : 'LegacySignInFailed',
+    schemaVersion: 1,
+    tenantId,
+    actor: { kind: 'gateway' },
+    causationId: null,
+    correlationId: null,
+    data: { username: 'alice@contoso.test', reason: reason ?? null, attemptedAt: '2026-03-03T14:02:00.000Z' },
+    occurredAt: new Date('2026-03-03T14:02:00.000Z'),
+    recordedAt: new Date('2026-03-03T14:02:00.005Z'),
+  });
+
+  const activity = async (tenantId: string) =>
+    db.query(`SELECT allowed, refused, refused_by_reason FROM sign_in_activity WHERE tenant_id = $1`, [
+      tenantId,
+    ]);
+
+  it('R9: counts each attempt once, however often an event is applied again', async () => {
+    const tenantId = randomUUID();
+    const events = [attempt(tenantId, 1, true), attempt(tenantId, 2, false, 'invalid-credentials')];
+    for (const event of [...events, ...events, events[0]])
+      await applyOnce(db, signInActivityProjection, event);
+    expect(await activity(tenantId)).toEqual([
+      { allowed: 1, refused: 1, refused_by_reason: { 'invalid-credentials': 1 } },
+    ]);
+  });
+
+  it('R9: consumes the topic in a group, skipping a re-sent message', async () => {
+    const tenantId = randomUUID();
+    const topic = `test-activity-${randomUUID()}`;
+    const events = [
+      attempt(tenantId, 1, true),
+      attempt(tenantId, 2, false, 'account-locked'),
+      attempt(tenantId, 3, false, 'account-locked'),
+    ];
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    // The second message is what a relay sends again after a crash between publish and mark.
+    await producer.send({
+      topic,
+      messages: [events[0], events[1], events[1], events[2]].map((e) => toCloudEventMessage(e, e.data)),
+    });
+    await producer.disconnect();
+
+    const runner = new KafkaProjectionRunner(db, kafka, signInActivityProjection, {
+      topic,
+      groupPrefix: `test-${randomUUID()}`,
+    });
+    runner.start();
+    try {
+      const deadline = Date.now() + 30_000;
+      while ((await activity(tenantId))[0]?.refused !== 2 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, 300)); // room for a wrongful extra count
+      expect(await activity(tenantId)).toEqual([
+        { allowed: 1, refused: 2, refused_by_reason: { 'account-locked': 2 } },
+      ]);
+    } finally {
+      await runner.stop();
+    }
+  }, 60_000);
+});
