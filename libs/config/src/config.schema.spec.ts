@@ -10,6 +10,7 @@ const valid = {
   REDIS_PORT: '6379',
   KAFKA_BROKERS: '127.0.0.1:9092, 127.0.0.1:9094',
   APP_PASSWORD_PEPPER: 'ZGV2ZWxvcG1lbnQtb25seS1wZXBwZXItMzItYnl0ZXMhIQ==',
+  DIRECTORY_SECRET_KEY: 'ZGV2LW9ubHktZGlyZWN0b3J5LXNlY3JldC1rZXktMzI=',
   LDAP_URL: 'ldaps://127.0.0.1:636',
   LDAP_CA_FILE: '.stack/samba/ca.pem',
   LDAP_BASE_DN: 'DC=latchkey,DC=test',

@@ -58,6 +58,16 @@ const environment = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a short key id')
     .default('pepper-1'),
+  // Encrypts directory bind passwords and HR webhook secrets at rest: exactly 32 bytes, base64.
+  DIRECTORY_SECRET_KEY: z
+    .string()
+    .transform((value) => Buffer.from(value, 'base64'))
+    .refine((key) => key.length === 32, 'expected exactly 32 bytes, base64-encoded'),
+  DIRECTORY_SECRET_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected a short key id')
+    .default('dir-1'),
+  SYNC_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
 
   LDAP_URL: z
     .string()
@@ -114,6 +124,8 @@ export const configSchema = environment.superRefine(checkKeySource).transform((e
   redis: { host: env.REDIS_HOST, port: env.REDIS_PORT, prefix: env.REDIS_PREFIX },
   kafka: { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, eventsTopic: env.KAFKA_EVENTS_TOPIC },
   appPasswords: { pepper: { key: env.APP_PASSWORD_PEPPER, keyId: env.APP_PASSWORD_PEPPER_ID } },
+  secrets: { key: env.DIRECTORY_SECRET_KEY, keyId: env.DIRECTORY_SECRET_KEY_ID },
+  sync: { pollIntervalMs: env.SYNC_POLL_INTERVAL_MS },
   directory: {
     url: env.LDAP_URL,
     caFile: env.LDAP_CA_FILE,
