@@ -47,7 +47,7 @@ describe.each(cases)('$app process', ({ app, env, url, deps }) => {
       ),
     ]).finally(() => clearTimeout(timer));
     expect(code).toBe(0);
-  });
+  }, 15_000);
 });
 
 describe('start-up with a bad configuration value', () => {

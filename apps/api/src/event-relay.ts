@@ -51,8 +51,10 @@ export class EventRelay implements OnApplicationBootstrap, BeforeApplicationShut
     const admin = this.kafka.admin();
     await admin.connect();
     try {
+      const topic = this.config.kafka.eventsTopic;
+      if ((await admin.listTopics()).includes(topic)) return;
       // Partitions by stream key: one stream's events stay in order on one partition.
-      await admin.createTopics({ topics: [{ topic: this.config.kafka.eventsTopic, numPartitions: 6 }] });
+      await admin.createTopics({ topics: [{ topic, numPartitions: 6 }] });
     } finally {
       await admin.disconnect();
     }

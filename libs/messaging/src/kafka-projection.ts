@@ -82,6 +82,10 @@ export class KafkaProjectionRunner {
     const consumer = this.kafka.consumer({
       groupId: `${this.options.groupPrefix}.${this.projection.name}`,
       maxWaitTimeInMs: 500,
+      // A member that vanished without leaving (a killed process) holds its partitions until its
+      // session times out; keep that short so the group recovers, and joins, within seconds.
+      sessionTimeout: 10_000,
+      heartbeatInterval: 2_000,
     });
     this.consumer = consumer;
     await consumer.connect();
@@ -100,9 +104,16 @@ export class KafkaProjectionRunner {
     });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops within `graceMs`: a consumer caught joining its group would otherwise hold a shutdown
+   * until the rebalance ends; the broker then drops the member when its session times out.
+   */
+  async stop(graceMs = 3_000): Promise<void> {
     this.stopped = true;
-    await this.running;
-    await this.consumer?.disconnect();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([this.running?.then(() => this.consumer?.disconnect()), deadline]).finally(() =>
+      clearTimeout(timer),
+    );
   }
 }

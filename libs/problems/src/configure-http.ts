@@ -1,7 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ProblemError } from './problem';
+import { ProblemError, problemType } from './problem';
 import { ProblemFilter } from './problem.filter';
 import { sendProblem } from './problem.writer';
 import { assignRequestId } from './request-id';
@@ -34,6 +36,45 @@ export function configureHttp(app: NestExpressApplication): void {
     sendProblem(error, req, res),
   );
   app.useGlobalFilters(new ProblemFilter());
+  (app.getHttpServer() as Server).on('clientError', answerUnparsableRequest);
+}
+
+/** Node's parser errors that have a more precise status than 400 (as Node's own answer has). */
+const PARSER_STATUSES: Record<string, [status: number, slug: string, title: string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'headers-too-large', 'Request headers too large'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'payload-too-large', 'Payload too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request-timeout', 'Request timeout'],
+};
+
+/**
+ * A request Node cannot parse (headers over its 16 kB limit, a malformed request line or header)
+ * never reaches Express: Node answers it with a bare status line. Answer it as problem+json like
+ * every other refusal, with a request id, and close the connection as Node would.
+ */
+function answerUnparsableRequest(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, slug, title] = PARSER_STATUSES[error.code ?? ''] ?? [
+    400,
+    'malformed-request',
+    'Malformed request',
+  ];
+  const requestId = randomUUID();
+  const body = JSON.stringify({ type: problemType(slug), title, status, requestId });
+  socket.end(
+    [
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+      'Content-Type: application/problem+json; charset=utf-8',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Cache-Control: no-store',
+      `X-Request-Id: ${requestId}`,
+      'Connection: close',
+      '',
+      body,
+    ].join('\r\n'),
+  );
 }
 
 /** 415 for a body in anything but JSON, before a parser or a handler reads it. */

@@ -4,7 +4,7 @@ import { ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireMfa, Roles, type Principal } from '@latchkey/access';
 import { ZodBody } from '@latchkey/problems';
 import { z } from 'zod';
-import { NotFoundError } from '../domain';
+import { isUuid, NotFoundError } from '../domain';
 import { contextOf } from '../http/context';
 import { createAppPasswordSchema } from '../http/schemas';
 import { RunUserCommand, type UserResult } from '../users/user-commands';
@@ -30,7 +30,7 @@ export class MyAppPasswordsController {
       new RunUserCommand(
         {
           type: 'CompleteMfaRegistration',
-          data: { tenantId: principal.tenantId, userId: principal.subject },
+          data: { tenantId: principal.tenantId, userId: userIdOf(principal) },
         },
         contextOf(principal, 'user'),
       ),
@@ -46,7 +46,7 @@ export class MyAppPasswordsController {
   @Get('app-passwords')
   async list(@CurrentPrincipal() principal: Principal): Promise<AppPasswordSummary[]> {
     const list: AppPasswordSummary[] | undefined = await this.queries.execute(
-      new ListAppPasswords(principal.tenantId, principal.subject),
+      new ListAppPasswords(principal.tenantId, userIdOf(principal)),
     );
     if (!list) throw new NotFoundError('user.not-found', 'There is no such user.');
     return list;
@@ -62,7 +62,7 @@ export class MyAppPasswordsController {
     return this.commands.execute(
       new CreateAppPasswordCommand(
         principal.tenantId,
-        principal.subject,
+        userIdOf(principal),
         body.name,
         body.protocols,
         contextOf(principal, 'user'),
@@ -81,10 +81,19 @@ export class MyAppPasswordsController {
       new RunUserCommand(
         {
           type: 'DeleteAppPassword',
-          data: { tenantId: principal.tenantId, userId: principal.subject, appPasswordId, by: 'user' },
+          data: { tenantId: principal.tenantId, userId: userIdOf(principal), appPasswordId, by: 'user' },
         },
         contextOf(principal, 'user'),
       ),
     );
   }
+}
+
+/**
+ * The user is the token's subject. A subject that is not a user id (a machine client's, or one in
+ * another spelling) names no user: 404 as for any unknown user, never a database error on a uuid column.
+ */
+function userIdOf(principal: Principal): string {
+  if (!isUuid(principal.subject)) throw new NotFoundError('user.not-found', 'There is no such user.');
+  return principal.subject;
 }

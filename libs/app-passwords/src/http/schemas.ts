@@ -1,11 +1,40 @@
 import { z } from 'zod';
-import { LEGACY_PROTOCOLS, MFA_STATES, USER_ROLES } from '../domain';
+import {
+  ADMINISTRATIVE_PROTOCOLS,
+  isAdministrativeProtocol,
+  LEGACY_PROTOCOLS,
+  MFA_STATES,
+  parseLegacyProtocol,
+  USER_ROLES,
+} from '../domain';
 
 /**
  * Shapes of request bodies. They bound sizes and types at the edge; the rules themselves (names,
  * limits, scopes) are the domain's, so a body that passes here can still be refused by a rule.
  */
 const boundedString = (max: number) => z.string().max(max);
+
+/**
+ * Free text that is stored as given (in a jsonb event) or compared with stored text: PostgreSQL
+ * refuses NUL in text and a lone surrogate in jsonb, so such a value would fail the statement with a
+ * 500 instead of being refused here.
+ */
+export const storableString = (max: number) =>
+  boundedString(max).refine(
+    (value) => !value.includes('\0') && !/\p{Cs}/u.test(value),
+    'must not contain NUL or unpaired surrogate characters',
+  );
+
+/**
+ * What a gateway may ask for: a legacy protocol (B11), or an administrative one, which exists only to
+ * be refused (R4). Any other name is a gateway bug, answered 400 rather than as a failed sign-in.
+ * Case-insensitive, as verification is.
+ */
+const SIGN_IN_PROTOCOLS = [...LEGACY_PROTOCOLS, ...ADMINISTRATIVE_PROTOCOLS];
+const signInProtocol = boundedString(32).refine(
+  (value) => parseLegacyProtocol(value) !== undefined || isAdministrativeProtocol(value),
+  `must be one of ${SIGN_IN_PROTOCOLS.join(', ')}`,
+);
 
 const lockoutPatch = z.strictObject({
   threshold: z.number().int().optional(),
@@ -52,7 +81,7 @@ export const createAppPasswordSchema = z.strictObject({
 export const verifySchema = z.strictObject({
   username: boundedString(320),
   password: boundedString(256),
-  protocol: boundedString(32),
+  protocol: signInProtocol,
   action: z.enum(['sign-in', 'administrative']).optional(),
   clientIp: z.union([z.ipv4(), z.ipv6()]),
 });
@@ -62,5 +91,5 @@ export const leakReportSchema = z.strictObject({
     .string()
     .min(1)
     .max(12 * 1024),
-  source: boundedString(2048).optional(),
+  source: storableString(2048).optional(),
 });

@@ -6,6 +6,7 @@ import { ZodQuery } from '@latchkey/problems';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { normaliseUsername } from '../domain';
+import { storableString } from '../http/schemas';
 
 export class GetSignInActivity {
   constructor(
@@ -48,7 +49,7 @@ export class GetSignInActivityHandler implements IQueryHandler<GetSignInActivity
 }
 
 const activityQuery = z.strictObject({
-  username: z.string().max(320).optional(),
+  username: storableString(320).optional(),
   days: z.coerce.number().int().min(1).max(90).default(7),
 });
 

@@ -48,6 +48,14 @@ const LOOKUP = `
 
 const MAX_RECORDED_USERNAME = 256;
 
+/**
+ * What the gateway relays is whatever the client typed. PostgreSQL refuses NUL in text and an
+ * unpaired surrogate in jsonb (cutting at MAX_RECORDED_USERNAME can split a pair too), so those
+ * become U+FFFD: the attempt is still looked up, counted and recorded (R9) instead of failing, and
+ * with it every attempt that shares its group commit.
+ */
+const storable = (text: string): string => text.replaceAll('\0', '\uFFFD').replace(/\p{Cs}/gu, '\uFFFD');
+
 @CommandHandler(VerifySignIn)
 export class VerifySignInHandler implements ICommandHandler<VerifySignIn, SignInVerdict> {
   constructor(
@@ -63,7 +71,7 @@ export class VerifySignInHandler implements ICommandHandler<VerifySignIn, SignIn
     // Lockout counts under the normalised name, or, for what cannot be a username, under the raw text.
     const username =
       normaliseUsername(command.username) ??
-      command.username.trim().toLowerCase().slice(0, MAX_RECORDED_USERNAME);
+      storable(command.username.trim().toLowerCase().slice(0, MAX_RECORDED_USERNAME));
     const hash = this.hasher.hash(normaliseAppPassword(command.password));
     const [row]: Row[] = await this.db.query(LOOKUP, [command.tenantId, username, hash]);
 
@@ -122,7 +130,9 @@ export class VerifySignInHandler implements ICommandHandler<VerifySignIn, SignIn
       username: username.slice(0, MAX_RECORDED_USERNAME),
       userId: row.user_id,
       appPasswordId: decision.allowed ? row.app_password_id : null,
-      protocol: command.protocol.slice(0, 32),
+      // As the verdict names it (`IMAP`, whatever case the gateway used), so last use (B7) and the
+      // history name one protocol one way.
+      protocol: storable(command.protocol.trim().toUpperCase().slice(0, 32)),
       action: command.action,
       clientIp: command.clientIp,
       allowed: decision.allowed,

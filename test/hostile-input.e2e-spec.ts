@@ -1,0 +1,967 @@
+// Hundreds of malformed or hostile requests across the API (PRODUCT.md §7, "Input and access"):
+// each is refused with a 4xx application/problem+json that has a `type` and a `status`, never a 5xx,
+// and none of them leaves anything behind: the event store and the read models of the tenants
+// involved hold exactly the rows they held before.
+import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
+import { DataSource } from 'typeorm';
+import { parseConfig } from '@latchkey/config';
+import { dataSourceOptions } from '@latchkey/persistence';
+import { ApiClient, expectProblem, startApi, type ApiRequest } from './api-client';
+import { hostileTokens, mintToken } from './tokens';
+
+const PORT = 3196;
+
+let api: ApiClient;
+let stop: () => void;
+let db: DataSource;
+
+interface Fixture {
+  a: {
+    tenantId: string;
+    admin: string;
+    gateway: string;
+    alice: { userId: string; username: string; token: string; tokenWithoutMfa: string };
+    laptop: { appPasswordId: string; password: string };
+  };
+  /** Another tenant, with a user of its own. */
+  b: { tenantId: string; admin: string; userId: string };
+  /** A tenant id that no tenant has: its admin token is valid, its tenant does not exist. */
+  z: { tenantId: string; admin: string };
+  hostile: Record<'admin' | 'gateway' | 'user', Record<string, string>>;
+}
+
+let f: Fixture;
+
+interface Case {
+  name: string;
+  status: number;
+  slug?: string;
+  build: (f: Fixture) => ApiRequest | Promise<ApiRequest>;
+}
+
+const cases: Case[] = [];
+const add = (name: string, status: number, slug: string | undefined, build: Case['build']) =>
+  cases.push({ name, status, slug, build });
+
+const json = (method: string, path: string, token: string, body: unknown): ApiRequest => ({
+  method,
+  path,
+  token,
+  json: body,
+});
+/** A body sent exactly as written: for JSON that JSON.stringify would never produce. */
+const raw = (
+  method: string,
+  path: string,
+  token: string | undefined,
+  body: string,
+  contentType = 'application/json',
+): ApiRequest => ({
+  method,
+  path,
+  token,
+  body,
+  headers: { 'content-type': contentType },
+});
+
+const BAD = 'validation-failed';
+const MALFORMED = 'malformed-body';
+const HOSTILE_TOKEN_KINDS = [
+  'expired',
+  'not yet valid',
+  'wrong audience',
+  'wrong issuer',
+  'signed by another key',
+  'alg none',
+  'HS256 with the public key as secret',
+  'no tenant',
+  'unknown role',
+  'tampered payload',
+  'garbage',
+];
+
+// ---- Tokens: forged, expired, wrongly signed, alg none, and valid ones naming another tenant ----
+for (const kind of HOSTILE_TOKEN_KINDS) {
+  add(`a token (${kind}) on GET /v1/users/:userId`, 401, 'invalid-token', (f) => ({
+    path: `/v1/users/${f.a.alice.userId}`,
+    token: f.hostile.admin[kind],
+  }));
+  add(`a token (${kind}) on POST /v1/users`, 401, 'invalid-token', (f) =>
+    json('POST', '/v1/users', f.hostile.admin[kind], { username: 'mallory@contoso.test' }),
+  );
+  add(`a token (${kind}) on POST /v1/sign-ins/verify`, 401, 'invalid-token', (f) =>
+    json('POST', '/v1/sign-ins/verify', f.hostile.gateway[kind], {
+      username: f.a.alice.username,
+      password: f.a.laptop.password,
+      protocol: 'IMAP',
+      clientIp: '192.0.2.1',
+    }),
+  );
+  add(`a token (${kind}) on POST /v1/me/app-passwords`, 401, 'invalid-token', (f) =>
+    json('POST', '/v1/me/app-passwords', f.hostile.user[kind], { name: 'Forged' }),
+  );
+}
+add(
+  'a 20 kB bearer token, over Node’s header limit (regression: was a bare 431 without a body)',
+  431,
+  'headers-too-large',
+  (f) => ({
+    path: `/v1/users/${f.a.alice.userId}`,
+    headers: { authorization: `Bearer ${'a'.repeat(20_000)}.b.c` },
+  }),
+);
+add('Basic credentials instead of a bearer token', 401, 'invalid-token', (f) => ({
+  path: `/v1/users/${f.a.alice.userId}`,
+  headers: {
+    authorization: `Basic ${Buffer.from(`${f.a.alice.username}:${f.a.laptop.password}`).toString('base64')}`,
+  },
+}));
+add('two bearer tokens in one header', 401, 'invalid-token', (f) => ({
+  path: `/v1/users/${f.a.alice.userId}`,
+  headers: { authorization: `Bearer ${f.a.admin}, Bearer ${f.a.admin}` },
+}));
+add('an app password as a bearer token (R4: never an admin credential)', 401, 'invalid-token', (f) => ({
+  path: `/v1/users/${f.a.alice.userId}`,
+  headers: { authorization: `Bearer ${f.a.laptop.password}` },
+}));
+add('a token whose tid names another tenant: GET that tenant’s user', 404, 'not-found', (f) => ({
+  path: `/v1/users/${f.a.alice.userId}`,
+  token: f.b.admin,
+}));
+add('a token whose tid names another tenant: disable', 404, 'user.not-found', (f) => ({
+  method: 'POST',
+  path: `/v1/users/${f.a.alice.userId}/disable`,
+  token: f.b.admin,
+}));
+add('a token whose tid names another tenant: delete the user', 404, 'user.not-found', (f) => ({
+  method: 'DELETE',
+  path: `/v1/users/${f.a.alice.userId}`,
+  token: f.b.admin,
+}));
+add('a token whose tid names another tenant: delete an app password', 404, 'user.not-found', (f) => ({
+  method: 'DELETE',
+  path: `/v1/users/${f.a.alice.userId}/app-passwords/${f.a.laptop.appPasswordId}`,
+  token: f.b.admin,
+}));
+add('a token whose tid names another tenant: mfa state', 404, 'user.not-found', (f) =>
+  json('PUT', `/v1/users/${f.a.alice.userId}/mfa`, f.b.admin, { mfa: 'disabled' }),
+);
+add('a token whose tid names a tenant that does not exist: provision', 404, 'tenant.not-found', (f) =>
+  json('POST', '/v1/users', f.z.admin, { username: 'mallory@contoso.test' }),
+);
+add('a token whose tid names a tenant that does not exist: read it', 404, 'not-found', (f) => ({
+  path: '/v1/tenant',
+  token: f.z.admin,
+}));
+add('a token whose tid names a tenant that does not exist: change its policy', 404, 'tenant.not-found', (f) =>
+  json('PATCH', '/v1/tenant/policy', f.z.admin, { appPasswordsAllowed: true }),
+);
+for (const sub of ['../admin', "' OR 1=1 --", '*)(uid=*', 'ALICE']) {
+  add(
+    `a user token whose subject is not a user id (${sub}): list (regression: was a 500)`,
+    404,
+    'user.not-found',
+    (f) => ({
+      path: '/v1/me/app-passwords',
+      token: f.hostile.user[`sub:${sub}`],
+    }),
+  );
+  add(`a user token whose subject is not a user id (${sub}): create`, 404, 'user.not-found', (f) =>
+    json('POST', '/v1/me/app-passwords', f.hostile.user[`sub:${sub}`], { name: 'Sneaky' }),
+  );
+}
+add('a user token without mfa in amr: create', 403, 'mfa-required', (f) =>
+  json('POST', '/v1/me/app-passwords', f.a.alice.tokenWithoutMfa, { name: 'Tablet' }),
+);
+
+// ---- PATCH /v1/tenant/policy: numbers out of range, wrong types, pollution, bad JSON ----
+const policy = (name: string, status: number, slug: string, body: unknown) =>
+  add(`policy ${name}`, status, slug, (f) => json('PATCH', '/v1/tenant/policy', f.a.admin, body));
+const policyRaw = (name: string, status: number, slug: string, body: string, contentType?: string) =>
+  add(`policy ${name}`, status, slug, (f) => raw('PATCH', '/v1/tenant/policy', f.a.admin, body, contentType));
+policy('maxAppPasswordsPerUser: 41 (R3)', 422, 'R3.limit-above-maximum', { maxAppPasswordsPerUser: 41 });
+policy('maxAppPasswordsPerUser: 1000', 422, 'R3.limit-above-maximum', { maxAppPasswordsPerUser: 1000 });
+policy('maxAppPasswordsPerUser: -1', 422, 'R3.invalid-setting', { maxAppPasswordsPerUser: -1 });
+policy('maxAppPasswordsPerUser: 0', 422, 'R3.invalid-setting', { maxAppPasswordsPerUser: 0 });
+policyRaw('maxAppPasswordsPerUser: 1e309', 400, BAD, '{"maxAppPasswordsPerUser": 1e309}');
+policyRaw('maxAppPasswordsPerUser: -1e309', 400, BAD, '{"maxAppPasswordsPerUser": -1e309}');
+policyRaw('maxAppPasswordsPerUser: 2^53 + 1', 400, BAD, '{"maxAppPasswordsPerUser": 9007199254740993}');
+policy('maxAppPasswordsPerUser: 1.5', 400, BAD, { maxAppPasswordsPerUser: 1.5 });
+policy('maxAppPasswordsPerUser: "10"', 400, BAD, { maxAppPasswordsPerUser: '10' });
+policy('maxAppPasswordsPerUser: null', 400, BAD, { maxAppPasswordsPerUser: null });
+policy('maxLifetimeDays: 0 (B7)', 422, 'B7.invalid-setting', { maxLifetimeDays: 0 });
+policy('maxLifetimeDays: 3651', 422, 'B7.invalid-setting', { maxLifetimeDays: 3651 });
+policy('maxLifetimeDays: -30', 422, 'B7.invalid-setting', { maxLifetimeDays: -30 });
+policy('maxLifetimeDays: "forever"', 400, BAD, { maxLifetimeDays: 'forever' });
+policy('lockout.threshold: 0 (B8)', 422, 'B8.invalid-setting', { lockout: { threshold: 0 } });
+policy('lockout.threshold: 101', 422, 'B8.invalid-setting', { lockout: { threshold: 101 } });
+policy('lockout.maxLockSeconds below baseLockSeconds', 422, 'B8.invalid-setting', {
+  lockout: { baseLockSeconds: 600, maxLockSeconds: 60 },
+});
+policy('lockout.resetAfterSeconds: 59', 422, 'B8.invalid-setting', { lockout: { resetAfterSeconds: 59 } });
+policy('lockout: null', 400, BAD, { lockout: null });
+policy('lockout: an array', 400, BAD, { lockout: [10] });
+policy('lockout with an unknown setting', 400, BAD, { lockout: { threshold: 5, window: 3 } });
+policy('appPasswordsAllowed: "true"', 400, BAD, { appPasswordsAllowed: 'true' });
+policy('appPasswordsAllowed: 1', 400, BAD, { appPasswordsAllowed: 1 });
+policy('appPasswordsAllowed: null', 400, BAD, { appPasswordsAllowed: null });
+policy('legacyAuthBlocked: [true]', 400, BAD, { legacyAuthBlocked: [true] });
+policy('an unknown setting beside a valid one', 400, BAD, {
+  appPasswordsAllowed: false,
+  allowEverything: true,
+});
+policy('a tenantId in the body (the tenant comes from the token)', 400, BAD, { tenantId: randomUUID() });
+policyRaw('with __proto__', 400, BAD, '{"__proto__": {"appPasswordsAllowed": false}}');
+policyRaw(
+  'with constructor.prototype',
+  400,
+  BAD,
+  '{"constructor": {"prototype": {"legacyAuthBlocked": true}}}',
+);
+policyRaw('with __proto__ inside lockout', 400, BAD, '{"lockout": {"__proto__": {"threshold": 1}}}');
+policyRaw(
+  'with __proto__ beside a valid change (nothing applied)',
+  400,
+  BAD,
+  '{"appPasswordsAllowed": false, "__proto__": {"isAdmin": true}}',
+);
+policyRaw('as an array', 400, BAD, '[]');
+policyRaw('as an array holding the object', 400, BAD, '[{"appPasswordsAllowed": false}]');
+policyRaw('as null', 400, MALFORMED, 'null');
+policyRaw('as a string', 400, MALFORMED, '"appPasswordsAllowed"');
+policyRaw('as a number', 400, MALFORMED, '42');
+policyRaw('as true', 400, MALFORMED, 'true');
+policyRaw('truncated JSON', 400, MALFORMED, '{"appPasswordsAllowed": fal');
+policyRaw('single-quoted JSON', 400, MALFORMED, "{'appPasswordsAllowed': false}");
+policyRaw('a trailing comma', 400, MALFORMED, '{"appPasswordsAllowed": false,}');
+policyRaw('NaN', 400, MALFORMED, '{"maxAppPasswordsPerUser": NaN}');
+policyRaw('a hexadecimal number', 400, MALFORMED, '{"maxAppPasswordsPerUser": 0x10}');
+policyRaw('a comment', 400, MALFORMED, '{"appPasswordsAllowed": false /* sneaky */}');
+policyRaw('arrays nested 7,000 deep', 400, BAD, `{"lockout": ${'['.repeat(7000)}${']'.repeat(7000)}}`);
+policyRaw('objects nested 2,000 deep', 400, BAD, `{"lockout": ${'{"a":'.repeat(2000)}1${'}'.repeat(2000)}}`);
+policyRaw('a top-level array nested 8,000 deep', 400, BAD, `${'['.repeat(8000)}${']'.repeat(8000)}`);
+policyRaw('as text/plain', 415, 'unsupported-media-type', '{"appPasswordsAllowed": false}', 'text/plain');
+policyRaw(
+  'as a form',
+  415,
+  'unsupported-media-type',
+  'appPasswordsAllowed=false',
+  'application/x-www-form-urlencoded',
+);
+policyRaw(
+  'as multipart',
+  415,
+  'unsupported-media-type',
+  '--x\r\n\r\nfalse\r\n--x--',
+  'multipart/form-data; boundary=x',
+);
+policyRaw(
+  'as XML',
+  415,
+  'unsupported-media-type',
+  '<policy appPasswordsAllowed="false"/>',
+  'application/xml',
+);
+policyRaw(
+  'in latin1',
+  415,
+  'unsupported-media-type',
+  '{"appPasswordsAllowed": false}',
+  'application/json; charset=latin1',
+);
+policyRaw(
+  'declared UTF-16 but sent as UTF-8',
+  400,
+  MALFORMED,
+  '{"appPasswordsAllowed": false}',
+  'application/json; charset=utf-16',
+);
+add('policy without a content type', 415, 'unsupported-media-type', (f) => ({
+  method: 'PATCH',
+  path: '/v1/tenant/policy',
+  token: f.a.admin,
+  body: '{"appPasswordsAllowed": false}',
+}));
+for (const encoding of ['gzip', 'deflate', 'br']) {
+  add(`policy with content-encoding ${encoding}`, 415, 'unsupported-media-type', (f) => ({
+    ...raw('PATCH', '/v1/tenant/policy', f.a.admin, '{"appPasswordsAllowed": false}'),
+    headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+  }));
+}
+policyRaw(
+  'of 17 kB (over the 16 kB limit)',
+  413,
+  'payload-too-large',
+  JSON.stringify({ appPasswordsAllowed: false, pad: 'x'.repeat(17 * 1024) }),
+);
+policyRaw('of 64 kB', 413, 'payload-too-large', JSON.stringify({ pad: 'x'.repeat(64 * 1024) }));
+
+// ---- POST /v1/tenant as a tenant that does not exist yet ----
+const tenant = (name: string, status: number, slug: string, body: unknown) =>
+  add(`create tenant ${name}`, status, slug, (f) => json('POST', '/v1/tenant', f.z.admin, body));
+tenant('without a name', 400, BAD, {});
+tenant('with a numeric name', 400, BAD, { name: 5 });
+tenant('with a null name', 400, BAD, { name: null });
+tenant('with an array for the name', 400, BAD, { name: ['Fabrikam'] });
+tenant('with an object for the name', 400, BAD, { name: { en: 'Fabrikam' } });
+tenant('with a 201-character name', 400, BAD, { name: 'x'.repeat(201) });
+tenant('with a 129-character name', 422, 'tenant.invalid-name', { name: 'x'.repeat(129) });
+tenant('with a blank name', 422, 'tenant.invalid-name', { name: '   ' });
+tenant('with NUL in the name', 422, 'tenant.invalid-name', { name: 'Fab\u0000rikam' });
+tenant('with a right-to-left override in the name', 422, 'tenant.invalid-name', { name: '\u202Emakirbaf' });
+tenant('with a zero-width space in the name', 422, 'tenant.invalid-name', { name: 'Fab\u200Brikam' });
+add('create tenant with an unpaired surrogate in the name', 422, 'tenant.invalid-name', (f) =>
+  raw('POST', '/v1/tenant', f.z.admin, '{"name": "Fab\\ud800rikam"}'),
+);
+tenant('with maxAppPasswordsPerUser 41 (R3)', 422, 'R3.limit-above-maximum', {
+  name: 'Fabrikam',
+  policy: { maxAppPasswordsPerUser: 41 },
+});
+tenant('with a negative lifetime (B7)', 422, 'B7.invalid-setting', {
+  name: 'Fabrikam',
+  policy: { maxLifetimeDays: -1 },
+});
+tenant('with SQL in the name and an invalid policy', 422, 'R3.limit-above-maximum', {
+  name: "'; DROP TABLE events; --",
+  policy: { maxAppPasswordsPerUser: 41 },
+});
+tenant('with a policy array', 400, BAD, { name: 'Fabrikam', policy: [] });
+tenant('naming its tenantId in the body', 400, BAD, { name: 'Fabrikam', tenantId: randomUUID() });
+add('create tenant with __proto__', 400, BAD, (f) =>
+  raw(
+    'POST',
+    '/v1/tenant',
+    f.z.admin,
+    '{"name": "Fabrikam", "__proto__": {"policy": {"appPasswordsAllowed": true}}}',
+  ),
+);
+add('create tenant again, with SQL in the name', 409, 'tenant.already-exists', (f) =>
+  json('POST', '/v1/tenant', f.a.admin, { name: "'; DROP TABLE tenants; --" }),
+);
+
+// ---- POST /v1/users ----
+const provision = (name: string, status: number, slug: string, body: unknown) =>
+  add(`provision ${name}`, status, slug, (f) => json('POST', '/v1/users', f.a.admin, body));
+const ok = 'ok@contoso.test';
+provision('without a username', 400, BAD, {});
+provision('with a numeric username', 400, BAD, { username: 42 });
+provision('with a null username', 400, BAD, { username: null });
+provision('with an array username', 400, BAD, { username: [ok] });
+provision('with a 321-character username', 400, BAD, { username: `${'x'.repeat(309)}@contoso.test` });
+provision('with a 263-character username', 422, 'user.invalid-username', {
+  username: `${'x'.repeat(250)}@contoso.test`,
+});
+provision('with SQL for a username', 422, 'user.invalid-username', { username: "' OR 1=1 --" });
+provision('with SQL and no domain', 422, 'user.invalid-username', { username: "admin'--" });
+provision('with an LDAP filter for a username', 422, 'user.invalid-username', { username: '*)(uid=*' });
+provision('with an LDAP filter and a domain part', 422, 'user.invalid-username', {
+  username: '*)(|(objectClass=*) @contoso.test',
+});
+provision('with NUL in the username', 422, 'user.invalid-username', { username: 'al\u0000ice@contoso.test' });
+provision('with a right-to-left override in the username', 422, 'user.invalid-username', {
+  username: '\u202Eecila@contoso.test',
+});
+provision('with a zero-width joiner in the username', 422, 'user.invalid-username', {
+  username: 'al\u200Dice@contoso.test',
+});
+add('provision with an unpaired surrogate in the username', 422, 'user.invalid-username', (f) =>
+  raw('POST', '/v1/users', f.a.admin, '{"username": "al\\ud800ice@contoso.test"}'),
+);
+provision('without a domain', 422, 'user.invalid-username', { username: 'alice@contoso' });
+provision('with mfa "always"', 400, BAD, { username: ok, mfa: 'always' });
+provision('with mfa true', 400, BAD, { username: ok, mfa: true });
+provision('with roles as a string', 400, BAD, { username: ok, roles: 'tenant-admin' });
+provision('with an unknown role', 400, BAD, { username: ok, roles: ['root'] });
+provision('with the gateway role (not a user role)', 400, BAD, { username: ok, roles: ['gateway'] });
+provision('with five roles', 400, BAD, { username: ok, roles: ['user', 'user', 'user', 'user', 'user'] });
+provision('with requiresModernAuth "no"', 400, BAD, { username: ok, requiresModernAuth: 'no' });
+provision('choosing its userId', 400, BAD, { username: ok, userId: randomUUID() });
+provision('naming a tenantId', 400, BAD, { username: ok, tenantId: randomUUID() });
+provision('claiming to be synced', 400, BAD, { username: ok, source: 'synced' });
+add('provision with __proto__ roles', 400, BAD, (f) =>
+  raw('POST', '/v1/users', f.a.admin, `{"username": "${ok}", "__proto__": {"roles": ["tenant-admin"]}}`),
+);
+add('provision with constructor.prototype roles', 400, BAD, (f) =>
+  raw(
+    'POST',
+    '/v1/users',
+    f.a.admin,
+    `{"username": "${ok}", "constructor": {"prototype": {"roles": ["tenant-admin"]}}}`,
+  ),
+);
+add('provision a username that is taken', 409, 'user.username-taken', (f) =>
+  json('POST', '/v1/users', f.a.admin, { username: f.a.alice.username }),
+);
+add('provision a username that is taken, in upper case', 409, 'user.username-taken', (f) =>
+  json('POST', '/v1/users', f.a.admin, { username: f.a.alice.username.toUpperCase() }),
+);
+add('provision a username that is taken, in full-width letters', 409, 'user.username-taken', (f) =>
+  json('POST', '/v1/users', f.a.admin, {
+    username: f.a.alice.username.replace(/[a-z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)),
+  }),
+);
+
+// ---- PUT /v1/users/:id/mfa and /modern-auth ----
+const mfa = (name: string, body: string) =>
+  add(`mfa state ${name}`, 400, BAD, (f) => raw('PUT', `/v1/users/${f.a.alice.userId}/mfa`, f.a.admin, body));
+mfa('"sometimes"', '{"mfa": "sometimes"}');
+mfa('missing', '{}');
+mfa('null', '{"mfa": null}');
+mfa('as an array body', '[]');
+mfa('with an extra member', '{"mfa": "enforced", "mfaRegistered": true}');
+const modernAuth = (name: string, body: string) =>
+  add(`modern-auth ${name}`, 400, BAD, (f) =>
+    raw('PUT', `/v1/users/${f.a.alice.userId}/modern-auth`, f.a.admin, body),
+  );
+modernAuth('"true" as a string', '{"requiresModernAuth": "true"}');
+modernAuth('1', '{"requiresModernAuth": 1}');
+modernAuth('missing', '{}');
+
+// ---- Ids in paths: not UUIDs, traversal, injection ----
+const idPath = (
+  name: string,
+  status: number,
+  slug: string,
+  method: string,
+  path: (f: Fixture) => string,
+  as: 'admin' | 'alice' = 'admin',
+) =>
+  add(`${method} ${name}`, status, slug, (f) => ({
+    method,
+    path: path(f),
+    token: as === 'admin' ? f.a.admin : f.a.alice.token,
+  }));
+idPath('/v1/users/not-a-uuid', 400, 'bad-request', 'GET', () => '/v1/users/not-a-uuid');
+idPath('/v1/users/<SQL>', 400, 'bad-request', 'GET', () => `/v1/users/${encodeURIComponent("' OR 1=1 --")}`);
+idPath('/v1/users/<LDAP filter>', 400, 'bad-request', 'GET', () => '/v1/users/*)(uid=*');
+idPath('/v1/users/..%2F..%2Ftenant', 400, 'bad-request', 'GET', () => '/v1/users/..%2F..%2Ftenant');
+idPath(
+  '/v1/users/%2e%2e%2f%2e%2e%2ftenant',
+  400,
+  'bad-request',
+  'GET',
+  () => '/v1/users/%2e%2e%2f%2e%2e%2ftenant',
+);
+idPath(
+  '/v1/users/../tenant (not normalised into /v1/tenant)',
+  404,
+  'not-found',
+  'GET',
+  () => '/v1/users/../tenant',
+);
+idPath('/v1/users/../../v1/tenant', 404, 'not-found', 'GET', () => '/v1/users/../../v1/tenant');
+idPath('/v1/users/%00', 400, 'bad-request', 'GET', () => '/v1/users/%00');
+idPath('/v1/users/{uuid} in braces', 400, 'bad-request', 'GET', (f) => `/v1/users/%7B${f.a.alice.userId}%7D`);
+idPath('/v1/users/<uuid>x', 400, 'bad-request', 'GET', (f) => `/v1/users/${f.a.alice.userId}x`);
+idPath(
+  '/v1/users/<uuid without dashes>',
+  400,
+  'bad-request',
+  'GET',
+  (f) => `/v1/users/${f.a.alice.userId.replace(/-/g, '')}`,
+);
+idPath('/v1/users/<5,000 characters>', 400, 'bad-request', 'GET', () => `/v1/users/${'a'.repeat(5000)}`);
+idPath('/v1/users/not-a-uuid/disable', 400, 'bad-request', 'POST', () => '/v1/users/not-a-uuid/disable');
+idPath(
+  '/v1/users/<unknown>/disable',
+  404,
+  'user.not-found',
+  'POST',
+  () => `/v1/users/${randomUUID()}/disable`,
+);
+idPath(
+  '/v1/users/<nil uuid>',
+  404,
+  'user.not-found',
+  'DELETE',
+  () => '/v1/users/00000000-0000-0000-0000-000000000000',
+);
+idPath('/v1/users/../../tenant', 404, 'not-found', 'DELETE', () => '/v1/users/../../tenant');
+idPath(
+  '/v1/users/:userId/app-passwords/not-a-uuid',
+  400,
+  'bad-request',
+  'DELETE',
+  (f) => `/v1/users/${f.a.alice.userId}/app-passwords/not-a-uuid`,
+);
+idPath(
+  '/v1/users/:userId/app-passwords/<unknown>',
+  404,
+  'app-password.not-found',
+  'DELETE',
+  (f) => `/v1/users/${f.a.alice.userId}/app-passwords/${randomUUID()}`,
+);
+idPath(
+  '/v1/me/app-passwords/..%2F..%2Fusers',
+  400,
+  'bad-request',
+  'DELETE',
+  () => '/v1/me/app-passwords/..%2F..%2Fusers',
+  'alice',
+);
+idPath(
+  '/v1/me/app-passwords/<SQL>',
+  400,
+  'bad-request',
+  'DELETE',
+  () => `/v1/me/app-passwords/${encodeURIComponent("1' OR '1'='1")}`,
+  'alice',
+);
+idPath(
+  '/v1/me/app-passwords/<unknown>',
+  404,
+  'app-password.not-found',
+  'DELETE',
+  () => `/v1/me/app-passwords/${randomUUID()}`,
+  'alice',
+);
+idPath(
+  '/v1/me/app-passwords/<another tenant’s user id>',
+  404,
+  'app-password.not-found',
+  'DELETE',
+  (f) => `/v1/me/app-passwords/${f.b.userId}`,
+  'alice',
+);
+
+// ---- POST /v1/me/app-passwords: names (R6), scopes (B11), chosen secrets (R2) ----
+const create = (name: string, status: number, slug: string, body: unknown) =>
+  add(name, status, slug, (f) => json('POST', '/v1/me/app-passwords', f.a.alice.token, body));
+create('create without a name', 400, BAD, {});
+create('create with a numeric name', 400, BAD, { name: 5 });
+create('create with a null name', 400, BAD, { name: null });
+create('create with an object name', 400, BAD, { name: { en: 'Tablet' } });
+create('create with an array name', 400, BAD, { name: ['Tablet'] });
+create('create with a 257-character name', 400, BAD, { name: 'x'.repeat(257) });
+create('R6: a 65-character name', 422, 'R6.name-too-long', { name: 'x'.repeat(65) });
+create('R6: an empty name', 422, 'R6.name-required', { name: '' });
+create('R6: a blank name', 422, 'R6.name-required', { name: ' \t ' });
+create('R6: a name with a right-to-left override', 422, 'R6.name-invalid-characters', {
+  name: '\u202Epot\u202Cpal',
+});
+create('R6: a name with a zero-width space', 422, 'R6.name-invalid-characters', { name: 'Lap\u200Btop' });
+create('R6: a name with NUL', 422, 'R6.name-invalid-characters', { name: 'Lap\u0000top' });
+create('R6: a name with a byte-order mark', 422, 'R6.name-invalid-characters', { name: '\uFEFFTablet' });
+create('R6: a name with a newline', 422, 'R6.name-invalid-characters', { name: 'Tab\nlet' });
+create('R6: a name with a line separator', 422, 'R6.name-invalid-characters', { name: 'Tab\u2028let' });
+create('R6: a name with an Arabic letter mark', 422, 'R6.name-invalid-characters', { name: 'Tab\u061Clet' });
+create('R6: a name with an escape sequence', 422, 'R6.name-invalid-characters', { name: 'Tab\u001b[2Jlet' });
+add('R6: a name with an unpaired surrogate', 422, 'R6.name-invalid-characters', (f) =>
+  raw('POST', '/v1/me/app-passwords', f.a.alice.token, '{"name": "Tab\\udc00let"}'),
+);
+create('R6: an existing name in full-width letters', 409, 'R6.name-taken', { name: 'ＬＡＰＴＯＰ' });
+create('R6: an existing name in capitals', 409, 'R6.name-taken', { name: 'LAPTOP' });
+create('R6: an existing name with extra spaces', 409, 'R6.name-taken', { name: '  laptop  ' });
+create('B11: protocols as a string', 400, BAD, { name: 'Tablet', protocols: 'IMAP' });
+create('B11: an unknown protocol', 422, 'B11.unknown-protocol', { name: 'Tablet', protocols: ['gopher'] });
+create('B11: an administrative protocol', 422, 'B11.unknown-protocol', {
+  name: 'Tablet',
+  protocols: ['POWERSHELL'],
+});
+create('B11: SQL for a protocol', 422, 'B11.unknown-protocol', {
+  name: 'Tablet',
+  protocols: ["IMAP' OR 1=1 --"],
+});
+create('B11: a numeric protocol', 400, BAD, { name: 'Tablet', protocols: [1] });
+create('B11: a null protocol', 400, BAD, { name: 'Tablet', protocols: [null] });
+create('B11: fifteen protocols', 400, BAD, { name: 'Tablet', protocols: Array(15).fill('IMAP') });
+create('B11: a 33-character protocol', 400, BAD, { name: 'Tablet', protocols: ['x'.repeat(33)] });
+create('R2: a password chosen by the user', 400, BAD, { name: 'Tablet', password: 'hunter2hunter2' });
+create('create choosing its appPasswordId', 400, BAD, { name: 'Tablet', appPasswordId: randomUUID() });
+create('create for another user id', 400, BAD, { name: 'Tablet', userId: randomUUID() });
+create('B7: create choosing its own expiry', 400, BAD, { name: 'Tablet', expiresAt: '2999-01-01T00:00:00Z' });
+add('create with __proto__', 400, BAD, (f) =>
+  raw(
+    'POST',
+    '/v1/me/app-passwords',
+    f.a.alice.token,
+    '{"name": "Tablet", "__proto__": {"protocols": ["IMAP"]}}',
+  ),
+);
+
+// ---- POST /v1/sign-ins/verify: shapes, client IPs, protocols, actions ----
+const verify = (name: string, change: (valid: Record<string, unknown>) => unknown) =>
+  add(`verify ${name}`, 400, BAD, (f) => {
+    const valid = {
+      username: f.a.alice.username,
+      password: f.a.laptop.password,
+      protocol: 'IMAP',
+      clientIp: '192.0.2.1',
+    };
+    return json('POST', '/v1/sign-ins/verify', f.a.gateway, change(valid));
+  });
+const without = (key: string) => (valid: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(valid).filter(([k]) => k !== key));
+const withValue = (key: string, value: unknown) => (valid: Record<string, unknown>) => ({
+  ...valid,
+  [key]: value,
+});
+verify('with an empty body', () => ({}));
+for (const key of ['username', 'password', 'protocol', 'clientIp']) verify(`without ${key}`, without(key));
+verify('with a numeric username', withValue('username', 5));
+verify('with an object username', withValue('username', {}));
+verify('with a null password', withValue('password', null));
+verify('with an array password', withValue('password', ['x']));
+verify('with a 321-character username', withValue('username', 'x'.repeat(321)));
+verify('with a 257-character password', withValue('password', 'x'.repeat(257)));
+for (const clientIp of [
+  '256.0.0.1',
+  '1.2.3',
+  '::gg',
+  '',
+  'localhost',
+  '1.2.3.4/24',
+  '1.2.3.4:143',
+  ' 1.2.3.4',
+  "' OR 1=1 --",
+  '*)(uid=*',
+  '1.2.3.4\u0000',
+  'fe80::1%eth0',
+  1234,
+  null,
+  ['192.0.2.1'],
+]) {
+  verify(`with clientIp ${JSON.stringify(clientIp)}`, withValue('clientIp', clientIp));
+}
+// Unknown protocols were answered 200 as a failed sign-in (and recorded); NUL in one was a 500.
+for (const protocol of [
+  'gopher',
+  '',
+  'IMAP\u0000',
+  "IMAP' OR 1=1 --",
+  '*)(uid=*',
+  'x'.repeat(33),
+  ['IMAP'],
+  null,
+]) {
+  verify(`with protocol ${JSON.stringify(protocol).slice(0, 40)}`, withValue('protocol', protocol));
+}
+for (const action of ['delete', 'ADMINISTRATIVE', ['administrative'], null]) {
+  verify(`with action ${JSON.stringify(action)}`, withValue('action', action));
+}
+verify('naming a tenantId', withValue('tenantId', randomUUID()));
+verify('naming an appPasswordId', withValue('appPasswordId', randomUUID()));
+verify('claiming allowed: true', withValue('allowed', true));
+add('verify with __proto__ claiming allowed', 400, BAD, (f) =>
+  raw(
+    'POST',
+    '/v1/sign-ins/verify',
+    f.a.gateway,
+    JSON.stringify({
+      username: f.a.alice.username,
+      password: 'x',
+      protocol: 'IMAP',
+      clientIp: '192.0.2.1',
+    }).replace(/^\{/, '{"__proto__": {"allowed": true}, '),
+  ),
+);
+add('verify with the body inside an array', 400, BAD, (f) =>
+  raw(
+    'POST',
+    '/v1/sign-ins/verify',
+    f.a.gateway,
+    JSON.stringify([
+      { username: f.a.alice.username, password: 'x', protocol: 'IMAP', clientIp: '192.0.2.1' },
+    ]),
+  ),
+);
+
+// ---- POST /v1/leak-reports (public; at most 10 of these reach its rate limit) ----
+const leak = (name: string, body: unknown) =>
+  add(`leak report ${name}`, 400, BAD, () => ({ method: 'POST', path: '/v1/leak-reports', json: body }));
+leak('without text', {});
+leak('with empty text', { text: '' });
+leak('with numeric text', { text: 5 });
+leak('with an array of texts', { text: ['x'] });
+leak('with text over 12 kB', { text: 'x'.repeat(12 * 1024 + 1) });
+leak('with a numeric source', { text: 'x', source: 5 });
+leak('with an unknown member', { text: 'x', url: 'https://paste.example/' });
+leak('with NUL in the source (regression: was a 500)', { text: 'x', source: 'https://paste.example/\u0000' });
+add('leak report with an unpaired surrogate in the source (regression: was a 500)', 400, BAD, () =>
+  raw('POST', '/v1/leak-reports', undefined, '{"text": "x", "source": "https://paste.example/\\ud800"}'),
+);
+add('leak report as text/plain', 415, 'unsupported-media-type', () =>
+  raw('POST', '/v1/leak-reports', undefined, 'lkab cdef', 'text/plain'),
+);
+add('leak report of 17 kB', 413, 'payload-too-large', () =>
+  raw('POST', '/v1/leak-reports', undefined, JSON.stringify({ text: 'x'.repeat(17 * 1024) })),
+);
+
+// ---- GET /v1/sign-in-activity: query parameters ----
+for (const [name, query] of [
+  ['NUL for a username (regression: was a 500)', 'username=%00'],
+  ['NUL inside a username (regression: was a 500)', 'username=al%00ice%40contoso.test'],
+  ['a 400-character username', `username=${'x'.repeat(400)}`],
+  ['the username twice', 'username=a&username=b'],
+  ['days=0', 'days=0'],
+  ['days=91', 'days=91'],
+  ['days=-1', 'days=-1'],
+  ['days=7.5', 'days=7.5'],
+  ['days=abc', 'days=abc'],
+  ['days=1e309', 'days=1e309'],
+  ['days as an array', 'days[]=1'],
+  ['a tenantId (the tenant comes from the token)', `tenantId=${randomUUID()}`],
+  ['__proto__', '__proto__[isAdmin]=1'],
+]) {
+  add(`sign-in activity with ${name}`, 400, BAD, (f) => ({
+    path: `/v1/sign-in-activity?${query}`,
+    token: f.a.admin,
+  }));
+}
+
+// ---- Methods and routes that do not exist ----
+for (const [method, path] of [
+  ['PUT', '/v1/tenant'],
+  ['DELETE', '/v1/tenant'],
+  ['GET', '/v1/users'],
+  ['GET', '/v1/sign-ins/verify'],
+  ['POST', '/v1/me/app-passwords/all'],
+]) {
+  add(`${method} ${path} (no such route)`, 404, 'not-found', (f) => ({ method, path, token: f.a.admin }));
+}
+add('PATCH /v1/users/:userId (no such route)', 404, 'not-found', (f) =>
+  json('PATCH', `/v1/users/${f.a.alice.userId}`, f.a.admin, { roles: ['tenant-admin'] }),
+);
+
+/** Rows that the tenants involved own, table by table: what "nothing half-written" compares. */
+async function rowsOfTestTenants(): Promise<Record<string, number>> {
+  const tenants = [f.a.tenantId, f.b.tenantId, f.z.tenantId];
+  const counts: Record<string, number> = {};
+  for (const table of ['events', 'streams', 'tenants', 'accounts', 'credentials', 'sign_in_lockouts']) {
+    const [row] = await db.query(
+      `SELECT count(*)::int AS n FROM ${table} WHERE tenant_id = ANY($1::uuid[])`,
+      [tenants],
+    );
+    counts[table] = row.n;
+  }
+  const [usage] = await db.query(
+    `SELECT count(*)::int AS n FROM credential_usage u JOIN credentials c USING (app_password_id) WHERE c.tenant_id = ANY($1::uuid[])`,
+    [tenants],
+  );
+  counts.credential_usage = usage.n;
+  return counts;
+}
+
+describe('hostile and malformed requests', () => {
+  let rowsBefore: Record<string, number>;
+  const stateBefore: Record<string, string> = {};
+
+  async function visibleState() {
+    return {
+      tenant: (await api.get('/v1/tenant', f.a.admin)).text,
+      alice: (await api.get(`/v1/users/${f.a.alice.userId}`, f.a.admin)).text,
+      appPasswords: (await api.get('/v1/me/app-passwords', f.a.alice.token)).text,
+    };
+  }
+
+  beforeAll(async () => {
+    ({ api, stop } = await startApi(PORT));
+    db = await new DataSource({
+      ...dataSourceOptions(parseConfig(process.env)),
+      extra: { max: 1 },
+    }).initialize();
+
+    const a = { tenantId: randomUUID(), admin: '', gateway: '' };
+    a.admin = await mintToken({ tenantId: a.tenantId, sub: 'admin', roles: ['tenant-admin'] });
+    a.gateway = await mintToken({ tenantId: a.tenantId, sub: 'gateway', roles: ['gateway'] });
+    expect(
+      (await api.post('/v1/tenant', a.admin, { name: 'Contoso', policy: { appPasswordsAllowed: true } }))
+        .status,
+    ).toBe(201);
+    const username = `alice@${a.tenantId.slice(0, 8)}.contoso.test`;
+    const provisioned = await api.post('/v1/users', a.admin, { username, mfa: 'enforced' });
+    const userId: string = provisioned.body.userId;
+    const token = await mintToken({ tenantId: a.tenantId, sub: userId, roles: ['user'], mfa: true });
+    expect((await api.post('/v1/me/mfa-registration', token)).status).toBe(200);
+    const laptop = await api.post('/v1/me/app-passwords', token, { name: 'Laptop' });
+    expect(laptop.status).toBe(201);
+
+    const b = { tenantId: randomUUID(), admin: '', userId: '' };
+    b.admin = await mintToken({ tenantId: b.tenantId, sub: 'admin', roles: ['tenant-admin'] });
+    expect((await api.post('/v1/tenant', b.admin, { name: 'Fabrikam' })).status).toBe(201);
+    b.userId = (
+      await api.post('/v1/users', b.admin, { username: `bob@${b.tenantId.slice(0, 8)}.fabrikam.test` })
+    ).body.userId;
+
+    const z = { tenantId: randomUUID(), admin: '' };
+    z.admin = await mintToken({ tenantId: z.tenantId, sub: 'admin', roles: ['tenant-admin'] });
+
+    const claims = (roles: ('tenant-admin' | 'gateway' | 'user')[], sub: string) => ({
+      tenantId: a.tenantId,
+      sub,
+      roles,
+      mfa: true,
+    });
+    const hostileUser = await hostileTokens(claims(['user'], userId));
+    for (const sub of ['../admin', "' OR 1=1 --", '*)(uid=*', 'ALICE']) {
+      hostileUser[`sub:${sub}`] = await mintToken({
+        tenantId: a.tenantId,
+        sub: sub === 'ALICE' ? userId.toUpperCase() : sub,
+        roles: ['user'],
+        mfa: true,
+      });
+    }
+    f = {
+      a: {
+        ...a,
+        alice: {
+          userId,
+          username,
+          token,
+          tokenWithoutMfa: await mintToken({ tenantId: a.tenantId, sub: userId, roles: ['user'] }),
+        },
+        laptop: { appPasswordId: laptop.body.appPasswordId, password: laptop.body.password },
+      },
+      b,
+      z,
+      hostile: {
+        admin: await hostileTokens(claims(['tenant-admin'], 'admin')),
+        gateway: await hostileTokens(claims(['gateway'], 'gateway')),
+        user: hostileUser,
+      },
+    };
+    expect(Object.keys(f.hostile.admin).sort()).toEqual([...HOSTILE_TOKEN_KINDS].sort());
+
+    rowsBefore = await rowsOfTestTenants();
+    Object.assign(stateBefore, await visibleState());
+  }, 60_000);
+
+  afterAll(async () => {
+    await db?.destroy();
+    stop?.();
+  });
+
+  it(`§7 input: the table holds at least 100 hostile requests (${cases.length})`, () => {
+    expect(cases.length).toBeGreaterThanOrEqual(100);
+    expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
+  });
+
+  for (const hostile of cases) {
+    const label = /^(R|B)\d+:/.test(hostile.name) ? hostile.name : `§7 input: ${hostile.name}`;
+    it(`${label} → ${hostile.status} problem+json`, async () => {
+      const response = await api.send(await hostile.build(f));
+      expect(response.status).toBeLessThan(500);
+      expectProblem(response, hostile.status, hostile.slug);
+      expect(response.body.title).toEqual(expect.any(String));
+    });
+  }
+
+  it('§7 input: bytes that are not HTTP at all get a 400 problem+json too, not a bare status line (regression)', async () => {
+    for (const garbage of [
+      'HELLO\r\n\r\n',
+      'GET /v1/me HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n',
+      '\u0000\u0001\u0002\r\n\r\n',
+    ]) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(PORT, '127.0.0.1', () => socket.end(garbage));
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(head).toMatch(/\r\nContent-Type: application\/problem\+json/i);
+      expect(JSON.parse(body)).toMatchObject({
+        type: 'https://latchkey.dev/problems/malformed-request',
+        status: 400,
+      });
+    }
+  });
+
+  it('§7 input: nothing half-written — the test tenants’ events and read-model rows are exactly as before', async () => {
+    expect(await rowsOfTestTenants()).toEqual(rowsBefore);
+    expect(await visibleState()).toEqual(stateBefore);
+    // The tenant that every refused creation named still does not exist.
+    expectProblem(await api.get('/v1/tenant', f.z.admin), 404, 'not-found');
+  });
+
+  it('§7 input: the prototype-pollution attempts polluted nothing: new tenants and users get the defaults', async () => {
+    const tenantId = randomUUID();
+    const admin = await mintToken({ tenantId, sub: 'admin', roles: ['tenant-admin'] });
+    const created = await api.post('/v1/tenant', admin, { name: 'Northwind' });
+    expect(created.body.policy).toMatchObject({
+      appPasswordsAllowed: false,
+      legacyAuthBlocked: false,
+      maxAppPasswordsPerUser: 40,
+    });
+    expect(created.body).not.toHaveProperty('isAdmin');
+    const user = await api.post('/v1/users', admin, { username: 'eve@northwind.test' });
+    expect(user.body.roles).toEqual(['user']);
+    expect(user.body).not.toHaveProperty('isAdmin');
+  });
+
+  it('R9: hostile usernames that reach verification are a failed sign-in, recorded like any other, never a 5xx (regression: NUL and unpaired surrogates were a 500)', async () => {
+    const count = async () =>
+      (
+        await db.query(
+          `SELECT count(*)::int AS n FROM events WHERE tenant_id = $1 AND type = 'LegacySignInFailed'`,
+          [f.a.tenantId],
+        )
+      )[0].n as number;
+    const before = await count();
+    const usernames = [
+      "' OR 1=1 --",
+      "alice@contoso.test' OR '1'='1",
+      '*)(uid=*',
+      '*)(|(objectClass=*))',
+      'al\u0000ice@contoso.test',
+      `${'a'.repeat(255)}\u{1F600}@contoso.test`, // cut at 256 between the two halves of a surrogate pair
+      '\u202Eecila@contoso.test',
+      '../../etc/passwd',
+    ];
+    for (const username of usernames) {
+      const response = await api.post('/v1/sign-ins/verify', f.a.gateway, {
+        username,
+        password: f.a.laptop.password,
+        protocol: 'IMAP',
+        clientIp: '198.51.100.9',
+      });
+      expect({ username, status: response.status, body: response.body }).toEqual({
+        username,
+        status: 200,
+        body: { allowed: false, reason: 'invalid-credentials', rule: null },
+      });
+    }
+    const surrogate = await api.send(
+      raw(
+        'POST',
+        '/v1/sign-ins/verify',
+        f.a.gateway,
+        `{"username": "al\\ud800ice@contoso.test", "password": "x", "protocol": "IMAP", "clientIp": "198.51.100.9"}`,
+      ),
+    );
+    expect(surrogate.status).toBe(200);
+    expect(surrogate.body).toEqual({ allowed: false, reason: 'invalid-credentials', rule: null });
+    expect(await count()).toBe(before + usernames.length + 1);
+  });
+
+  it('§7 input: SQL and LDAP metacharacters in otherwise valid values are stored and shown verbatim', async () => {
+    const name = "Robert'); DROP TABLE credentials;--";
+    const created = await api.post('/v1/me/app-passwords', f.a.alice.token, { name });
+    expect(created.status).toBe(201);
+    const listed = (await api.get('/v1/me/app-passwords', f.a.alice.token)).body as { name: string }[];
+    expect(listed.map((p) => p.name)).toContain(name);
+
+    const username = `o'brien+*)(uid=*)@${f.a.tenantId.slice(0, 8)}.contoso.test`;
+    const provisioned = await api.post('/v1/users', f.a.admin, { username });
+    expect(provisioned.status).toBe(201);
+    expect((await api.get(`/v1/users/${provisioned.body.userId}`, f.a.admin)).body.username).toBe(username);
+    const verdict = await api.post('/v1/sign-ins/verify', f.a.gateway, {
+      username,
+      password: created.body.password,
+      protocol: 'IMAP',
+      clientIp: '198.51.100.9',
+    });
+    expect(verdict.body).toEqual({ allowed: false, reason: 'invalid-credentials', rule: null });
+  });
+
+  afterAll(() => {
+    expect(
+      api.responses
+        .filter((response) => response.status >= 500)
+        .map((r) => `${r.request.method} ${r.request.path} ${r.text}`),
+    ).toEqual([]);
+  });
+});
