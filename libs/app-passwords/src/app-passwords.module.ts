@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '@latchkey/config';
-import { PostgresEventStore } from '@latchkey/event-store';
+import { DeciderStreams, PostgresEventStore } from '@latchkey/event-store';
 import { DataSource } from 'typeorm';
 import { CreateAppPasswordHandler } from './app-passwords/create-app-password';
 import { MyAppPasswordsController } from './app-passwords/my-app-passwords.controller';
@@ -51,6 +51,7 @@ import { UsersController } from './users/users.controller';
       inject: [AppConfig],
       useFactory: (config: AppConfig) => new AppPasswordHasher(config.appPasswords.pepper),
     },
+    DeciderStreams,
     EventSourcedStreams,
     CredentialsProjection,
     LockoutStore,
@@ -64,6 +65,6 @@ import { UsersController } from './users/users.controller';
     GetSignInActivityHandler,
     ReportLeakHandler,
   ],
-  exports: [CqrsModule, PostgresEventStore, Clock],
+  exports: [CqrsModule, PostgresEventStore, DeciderStreams, Clock],
 })
 export class AppPasswordsModule {}

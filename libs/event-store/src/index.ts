@@ -14,3 +14,11 @@ export {
   type EventRow,
   type InlineProjection,
 } from './postgres-event-store';
+export {
+  DeciderStreams,
+  type CommandContext,
+  type Decision,
+  type DomainEvent,
+  type StreamDecider,
+} from './decider-streams';
+export { StreamMutex } from './stream-mutex';
