@@ -55,6 +55,21 @@ describe('app passwords (real PostgreSQL)', () => {
   const user = (tenantId: string, command: UserCommandRequest) =>
     commands.execute(new RunUserCommand(command, admin(tenantId)));
 
+  const as = (kind: 'hr' | 'sync-worker', tenantId: string, command: UserCommandRequest) =>
+    commands.execute(new RunUserCommand(command, { tenantId, actor: { kind, id: `test-${kind}` } }));
+
+  /** A synced user as directory sync provisions it, with MFA turned on by an admin and registered. */
+  async function syncedMfaUser(tenantId: string, username = `s-${randomUUID().slice(0, 8)}@contoso.test`) {
+    const userId = randomUUID();
+    await as('sync-worker', tenantId, {
+      type: 'ProvisionUser',
+      data: { tenantId, userId, username, source: 'synced', mfa: 'disabled', origin: 'directory-sync' },
+    });
+    await user(tenantId, { type: 'SetMfaState', data: { tenantId, userId, mfa: 'enforced' } });
+    await user(tenantId, { type: 'CompleteMfaRegistration', data: { tenantId, userId } });
+    return { userId, username };
+  }
+
   async function mfaUser(tenantId: string, username = `u-${randomUUID().slice(0, 8)}@contoso.test`) {
     const userId = randomUUID();
     await user(tenantId, {
@@ -255,5 +270,113 @@ describe('app passwords (real PostgreSQL)', () => {
     ]);
     expect(report.data).toMatchObject({ reporterIp: '198.51.100.7', recognised: 1 });
     expect(JSON.stringify(report.data)).not.toContain(password.replace(/ /g, '').slice(2, 18));
+  });
+
+  it("B2: a fast-path suspension stops a synced user's app passwords at once, before the directory sync disables the account", async () => {
+    const tenantId = await tenantWith({ appPasswordsAllowed: true, fastPathOffboarding: true });
+    const { userId, username } = await syncedMfaUser(tenantId);
+    const { password } = await create(tenantId, userId, 'Phone');
+    expect(await verify(tenantId, username, password)).toMatchObject({ allowed: true });
+
+    const { events } = await as('hr', tenantId, {
+      type: 'SuspendSignIns',
+      data: { tenantId, userId, origin: 'hr', reason: 'HR offboarding' },
+    });
+    expect(events.map((e: { type: string }) => e.type)).toEqual(['UserSignInsSuspended']);
+    // No wait: the suspension is in the read model verification reads, in the command's transaction.
+    expect(await verify(tenantId, username, password)).toEqual({
+      allowed: false,
+      reason: 'account-suspended',
+      rule: 'B2',
+    });
+    // Suspended, not disabled (the directory still owns that, R8) and nothing deleted.
+    const [account] = await db.query(`SELECT status, sign_ins_suspended FROM accounts WHERE user_id = $1`, [
+      userId,
+    ]);
+    expect(account).toEqual({ status: 'active', sign_ins_suspended: true });
+    expect(await queries.execute(new ListAppPasswords(tenantId, userId))).toHaveLength(1);
+
+    // The modelled sync lands later and applies as usual.
+    const disabled = await as('sync-worker', tenantId, {
+      type: 'DisableUser',
+      data: { tenantId, userId, origin: 'directory-sync' },
+    });
+    expect(disabled.events.map((e: { type: string }) => e.type)).toEqual(['UserDisabled']);
+    expect(await verify(tenantId, username, password)).toMatchObject({
+      allowed: false,
+      reason: 'account-disabled',
+    });
+    const stored = await db.query(`SELECT type FROM events WHERE stream_id = $1 ORDER BY version`, [
+      `user-${userId}`,
+    ]);
+    expect(stored.map((e: { type: string }) => e.type).slice(-2)).toEqual([
+      'UserSignInsSuspended',
+      'UserDisabled',
+    ]);
+  });
+
+  it("B2: without the tenant's opt-in a synced user is not suspended; an admin's resume restores a cloud user's", async () => {
+    const tenantId = await tenantWith({ appPasswordsAllowed: true });
+    const synced = await syncedMfaUser(tenantId);
+    const syncedPassword = (await create(tenantId, synced.userId, 'Phone')).password;
+    expect(
+      await refusal(
+        as('hr', tenantId, {
+          type: 'SuspendSignIns',
+          data: { tenantId, userId: synced.userId, origin: 'hr', reason: 'HR offboarding' },
+        }),
+      ),
+    ).toBe('B2.fast-path-off');
+    expect(await verify(tenantId, synced.username, syncedPassword)).toMatchObject({ allowed: true });
+
+    const cloud = await mfaUser(tenantId);
+    const { password } = await create(tenantId, cloud.userId, 'Laptop');
+    await as('hr', tenantId, {
+      type: 'SuspendSignIns',
+      data: { tenantId, userId: cloud.userId, origin: 'hr', reason: 'HR offboarding' },
+    });
+    expect(await verify(tenantId, cloud.username, password)).toMatchObject({ reason: 'account-suspended' });
+    await user(tenantId, {
+      type: 'ResumeSignIns',
+      data: { tenantId, userId: cloud.userId, origin: 'admin' },
+    });
+    expect(await verify(tenantId, cloud.username, password)).toMatchObject({ allowed: true });
+  });
+
+  it('R8: a rename follows the UPN: the old username no longer verifies, the new one does', async () => {
+    const tenantId = await tenantWith();
+    const { userId, username } = await syncedMfaUser(tenantId);
+    const { password } = await create(tenantId, userId, 'Phone');
+    const other = await mfaUser(tenantId);
+    const newName = `renamed-${randomUUID().slice(0, 8)}@contoso.test`;
+
+    // Another live user's name is refused, and nothing changes.
+    expect(
+      await refusal(
+        as('sync-worker', tenantId, {
+          type: 'RenameUser',
+          data: { tenantId, userId, username: other.username.toUpperCase(), origin: 'directory-sync' },
+        }),
+      ),
+    ).toBe('user.username-taken');
+    expect(await verify(tenantId, username, password)).toMatchObject({ allowed: true });
+
+    const { events } = await as('sync-worker', tenantId, {
+      type: 'RenameUser',
+      data: { tenantId, userId, username: newName.toUpperCase(), origin: 'directory-sync' },
+    });
+    expect(events).toEqual([
+      {
+        type: 'UserRenamed',
+        data: expect.objectContaining({ username: newName, previousUsername: username }),
+      },
+    ]);
+    expect(await verify(tenantId, username, password)).toMatchObject({
+      allowed: false,
+      reason: 'invalid-credentials',
+    });
+    expect(await verify(tenantId, newName, password)).toMatchObject({ allowed: true, userId });
+    // The old name is free again for someone else.
+    expect(await refusal(mfaUser(tenantId, username))).toBe('accepted');
   });
 });

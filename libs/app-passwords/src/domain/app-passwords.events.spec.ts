@@ -23,6 +23,9 @@ describe('app-passwords events', () => {
       'UserModernAuthRequirementChanged',
       'UserPasswordReset',
       'UserProvisioned',
+      'UserRenamed',
+      'UserSignInsResumed',
+      'UserSignInsSuspended',
     ]);
     for (const version of Object.values(EVENT_SCHEMA_VERSIONS)) expect(version).toBe(1);
     expect(USER_EVENT_TYPES).toContain('AppPasswordRevoked');

@@ -6,7 +6,7 @@ const allowed: SignInAttempt = {
   protocol: 'IMAP',
   action: 'sign-in',
   credential: { status: 'active', expiresAt: null, protocols: null },
-  user: { status: 'active', mfa: 'enforced', requiresModernAuth: false },
+  user: { status: 'active', mfa: 'enforced', requiresModernAuth: false, signInsSuspended: false },
   tenantPolicy: { legacyAuthBlocked: false },
   lockout: { locked: false },
 };
@@ -54,6 +54,23 @@ describe('sign-in policy', () => {
     expect(reasonOf({ user: { ...allowed.user!, status: 'disabled' } })).toBe('account-disabled');
     expect(reasonOf({ user: { ...allowed.user!, status: 'deleted' } })).toBe('account-disabled');
     expect(reasonOf({ user: { ...allowed.user!, status: 'active' } })).toBe('allowed');
+  });
+
+  it('B2: a suspended account cannot sign in with any app password; resumed, it can', () => {
+    expect(reasonOf({ user: { ...allowed.user!, signInsSuspended: true } })).toBe('account-suspended');
+    expect(decideSignIn({ ...allowed, user: { ...allowed.user!, signInsSuspended: true } })).toEqual({
+      allowed: false,
+      reason: 'account-suspended',
+      rule: 'B2',
+      countsAsLockoutFailure: false,
+    });
+    expect(reasonOf({ user: { ...allowed.user!, signInsSuspended: false } })).toBe('allowed');
+  });
+
+  it('B2: a wrong password for a suspended account says only invalid-credentials', () => {
+    expect(reasonOf({ user: { ...allowed.user!, signInsSuspended: true }, credential: undefined })).toBe(
+      'invalid-credentials',
+    );
   });
 
   it('unknown user, wrong password and revoked app password are one answer: invalid-credentials', () => {
@@ -109,6 +126,7 @@ describe('sign-in policy', () => {
     const refusals = [
       decideSignIn({ ...allowed, tenantPolicy: { legacyAuthBlocked: true } }),
       decideSignIn({ ...allowed, user: { ...allowed.user!, status: 'disabled' } }),
+      decideSignIn({ ...allowed, user: { ...allowed.user!, signInsSuspended: true } }),
       decideSignIn({
         ...allowed,
         protocol: 'EAS',
@@ -125,7 +143,7 @@ describe('sign-in policy', () => {
       protocol: 'EAS',
       action: 'administrative',
       credential: { status: 'active', expiresAt: at(0).toISOString(), protocols: ['IMAP'] },
-      user: { status: 'disabled', mfa: 'disabled', requiresModernAuth: true },
+      user: { status: 'disabled', mfa: 'disabled', requiresModernAuth: true, signInsSuspended: true },
       tenantPolicy: { legacyAuthBlocked: true },
       lockout: locked,
     };
@@ -135,9 +153,10 @@ describe('sign-in policy', () => {
       { action: 'sign-in' },
       { lockout: { locked: false } },
       { tenantPolicy: { legacyAuthBlocked: false } },
-      { user: { status: 'disabled', mfa: 'disabled', requiresModernAuth: false } },
-      { user: { status: 'active', mfa: 'disabled', requiresModernAuth: false } },
-      { user: { status: 'active', mfa: 'enabled', requiresModernAuth: false } },
+      { user: { status: 'disabled', mfa: 'disabled', requiresModernAuth: false, signInsSuspended: true } },
+      { user: { status: 'active', mfa: 'disabled', requiresModernAuth: false, signInsSuspended: true } },
+      { user: { status: 'active', mfa: 'disabled', requiresModernAuth: false, signInsSuspended: false } },
+      { user: { status: 'active', mfa: 'enabled', requiresModernAuth: false, signInsSuspended: false } },
       { credential: { status: 'active', expiresAt: null, protocols: ['IMAP'] } },
       { protocol: 'IMAP' },
     ];
@@ -152,6 +171,7 @@ describe('sign-in policy', () => {
       'legacy-auth-blocked',
       'modern-auth-required',
       'account-disabled',
+      'account-suspended',
       'mfa-not-enabled',
       'app-password-expired',
       'protocol-not-allowed',
@@ -160,6 +180,10 @@ describe('sign-in policy', () => {
   });
 
   it('every refusal names its rule where there is one', () => {
-    expect(SIGN_IN_REFUSALS).toMatchObject({ 'administrative-action': 'R4', 'legacy-auth-blocked': 'R13' });
+    expect(SIGN_IN_REFUSALS).toMatchObject({
+      'administrative-action': 'R4',
+      'legacy-auth-blocked': 'R13',
+      'account-suspended': 'B2',
+    });
   });
 });

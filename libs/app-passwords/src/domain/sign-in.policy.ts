@@ -20,6 +20,7 @@ export const SIGN_IN_REFUSALS = {
   'legacy-auth-blocked': 'R13',
   'modern-auth-required': 'R14',
   'account-disabled': 'R15',
+  'account-suspended': 'B2',
   'mfa-not-enabled': 'R1',
   'app-password-expired': 'B7',
   'protocol-not-allowed': 'B11',
@@ -50,7 +51,7 @@ export interface SignInAttempt {
    * (or the username is unknown: the application hashes anyway so both take the same time).
    */
   credential: Pick<AppPasswordState, 'status' | 'expiresAt' | 'protocols'> | undefined;
-  user: Pick<ExistingUser, 'status' | 'mfa' | 'requiresModernAuth'> | undefined;
+  user: Pick<ExistingUser, 'status' | 'mfa' | 'requiresModernAuth' | 'signInsSuspended'> | undefined;
   tenantPolicy: Pick<TenantPolicy, 'legacyAuthBlocked'> | undefined;
   /** B8: the lock status of this username from this client, from smart-lockout.policy. */
   lockout: LockStatus;
@@ -70,8 +71,9 @@ const refuse = (reason: SignInRefusal): SignInDecision => ({
  *    whether the password is right or not (no probing through a lock), and for unknown usernames too.
  * 3. invalid-credentials: unknown user, wrong or revoked password — one answer, never which.
  * 4. From here the caller has proved they hold a real app password, so account facts may show:
- *    R13 legacy auth blocked by the tenant, R14 modern auth required, R15 disabled or deleted, R1 MFA
- *    not on, B7 expired, B11 protocol outside the app password's scope.
+ *    R13 legacy auth blocked by the tenant, R14 modern auth required, R15 disabled or deleted,
+ *    B2 sign-ins suspended by the HR fast path, R1 MFA not on, B7 expired, B11 protocol outside the app
+ *    password's scope.
  * Tenant and account facts come after the credential check on purpose: answering "legacy auth blocked"
  * or "disabled" to a wrong password would tell a prober that the username exists.
  */
@@ -92,6 +94,7 @@ export const decideSignIn = (attempt: SignInAttempt): SignInDecision => {
   if (tenantPolicy.legacyAuthBlocked) return refuse('legacy-auth-blocked');
   if (user.requiresModernAuth) return refuse('modern-auth-required');
   if (user.status !== 'active') return refuse('account-disabled');
+  if (user.signInsSuspended) return refuse('account-suspended');
   if (user.mfa === 'disabled') return refuse('mfa-not-enabled');
   if (isExpired(credential, attempt.now)) return refuse('app-password-expired');
   const protocol = parseLegacyProtocol(attempt.protocol);

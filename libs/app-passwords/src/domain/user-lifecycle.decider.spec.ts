@@ -275,3 +275,75 @@ describe('user decider: MFA registration (R11)', () => {
     ).toBe(false);
   });
 });
+
+describe('user decider: renames ("a rename follows the UPN")', () => {
+  const synced = () => userProvisioned({ source: 'synced', origin: 'directory-sync' });
+  const rename = (username: string, origin: LifecycleOrigin = 'admin'): UserCommand => ({
+    type: 'RenameUser',
+    data: { ...ids, username, origin },
+    metadata: meta(),
+  });
+  const renamed = (
+    username: string,
+    previousUsername: string,
+    origin: LifecycleOrigin = 'admin',
+    minutes = 10,
+  ) => ({
+    type: 'UserRenamed' as const,
+    data: { userId: USER_ID, username, previousUsername, origin, renamedAt: at(minutes).toISOString() },
+  });
+
+  it('R8: an admin renames a cloud-only user, to the normalised UPN, keeping its app passwords', () => {
+    given(...readyUser(), appPasswordCreated(1))
+      .when(rename('  Alice.Smith@Contoso.EXAMPLE '))
+      .then(renamed('alice.smith@contoso.example', 'alice@contoso.example'));
+  });
+
+  it('R8: directory sync renames a synced user; the previous name is the latest one', () => {
+    given(synced(), renamed('alice.b@contoso.example', 'alice@contoso.example', 'directory-sync', 5))
+      .when(rename('alice.c@contoso.example', 'directory-sync'))
+      .then(renamed('alice.c@contoso.example', 'alice.b@contoso.example', 'directory-sync'));
+  });
+
+  it.each<LifecycleOrigin>(['admin', 'hr'])(
+    'R8: a synced user cannot be renamed by %s in the cloud: the directory owns the UPN',
+    (origin) => {
+      given(synced())
+        .when(rename('bob@contoso.example', origin))
+        .thenRefuses(RuleViolationError, 'R8.managed-on-premises');
+    },
+  );
+
+  it('R8: directory sync does not rename a cloud-only user', () => {
+    given(userProvisioned())
+      .when(rename('bob@contoso.example', 'directory-sync'))
+      .thenRefuses(ValidationError, 'user.not-synced');
+  });
+
+  it('refuses a name that is not a UPN', () => {
+    given(userProvisioned()).when(rename('alice')).thenRefuses(ValidationError, 'user.invalid-username');
+    given(userProvisioned())
+      .when(rename('alice @contoso.example'))
+      .thenRefuses(ValidationError, 'user.invalid-username');
+  });
+
+  it('renaming to the same name, however spelt, emits nothing (directory sync may repeat itself)', () => {
+    given(userProvisioned()).when(rename('ALICE@contoso.example')).thenNothing();
+    given(synced()).when(rename('alice@contoso.example', 'directory-sync')).thenNothing();
+  });
+
+  it('R15: a disabled account can be renamed; a deleted one cannot', () => {
+    given(userProvisioned(), {
+      type: 'UserDisabled',
+      data: { userId: USER_ID, origin: 'admin', disabledAt: at(1).toISOString() },
+    })
+      .when(rename('bob@contoso.example'))
+      .then(renamed('bob@contoso.example', 'alice@contoso.example'));
+    given(userProvisioned(), {
+      type: 'UserDeleted',
+      data: { userId: USER_ID, origin: 'admin', deletedAt: at(1).toISOString() },
+    })
+      .when(rename('bob@contoso.example'))
+      .thenRefuses(ConflictError, 'R15.account-deleted');
+  });
+});

@@ -1,6 +1,13 @@
 import { CommandMetadata } from './decider';
 import { TenantPolicy } from './tenant-policy';
-import { LifecycleOrigin, MfaState, UserRole, UserSource } from './user.events';
+import {
+  LifecycleOrigin,
+  MfaState,
+  ResumptionOrigin,
+  SuspensionOrigin,
+  UserRole,
+  UserSource,
+} from './user.events';
 import { Verifier } from './verifier';
 
 /**
@@ -29,6 +36,14 @@ export type ProvisionUser = UserCommandOf<
 export type DisableUser = UserCommandOf<'DisableUser', { origin: LifecycleOrigin }>;
 export type EnableUser = UserCommandOf<'EnableUser', { origin: LifecycleOrigin }>;
 export type DeleteUser = UserCommandOf<'DeleteUser', { origin: LifecycleOrigin }>;
+/** The new UPN; validated and normalised like ProvisionUser's. Same origin rules as DisableUser (R8). */
+export type RenameUser = UserCommandOf<'RenameUser', { username: string; origin: LifecycleOrigin }>;
+/** B2: the HR fast path. The policy says whether the tenant opted in (needed for synced users only). */
+export type SuspendSignIns = UserCommandOf<
+  'SuspendSignIns',
+  { origin: SuspensionOrigin; reason: string; tenantPolicy: TenantPolicy }
+>;
+export type ResumeSignIns = UserCommandOf<'ResumeSignIns', { origin: ResumptionOrigin }>;
 export type SetMfaState = UserCommandOf<'SetMfaState', { mfa: MfaState }>;
 export type CompleteMfaRegistration = UserCommandOf<
   'CompleteMfaRegistration',
@@ -69,6 +84,9 @@ export type UserCommand =
   | DisableUser
   | EnableUser
   | DeleteUser
+  | RenameUser
+  | SuspendSignIns
+  | ResumeSignIns
   | SetMfaState
   | CompleteMfaRegistration
   | SetModernAuthRequirement

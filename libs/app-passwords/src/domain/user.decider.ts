@@ -9,7 +9,10 @@ import {
   CreateAppPassword,
   DeleteAppPassword,
   ProvisionUser,
+  RenameUser,
   ResetPassword,
+  ResumeSignIns,
+  SuspendSignIns,
   UserCommand,
 } from './user.commands';
 import {
@@ -32,6 +35,7 @@ import {
 import { validateVerifier } from './verifier';
 
 const DAY_MS = 86_400_000;
+const MAX_SUSPENSION_REASON_LENGTH = 500;
 
 /**
  * R11: whether finishing MFA registration ends with "create an app password". Only while the tenant
@@ -106,12 +110,8 @@ const revokeAll = (
     data: { userId: user.userId, appPasswordId, reason, revokedAt },
   }));
 
-const provision = (command: ProvisionUser, state: UserState): UserEvent[] => {
-  if (state.status !== 'absent') {
-    throw new ConflictError('user.already-exists', undefined, 'This user already exists.');
-  }
-  const { data } = command;
-  const username = normaliseUsername(data.username);
+const requireUsername = (input: string): string => {
+  const username = normaliseUsername(input);
   if (username === undefined) {
     throw new ValidationError(
       'user.invalid-username',
@@ -119,6 +119,15 @@ const provision = (command: ProvisionUser, state: UserState): UserEvent[] => {
       'A username is a user principal name: name@domain.',
     );
   }
+  return username;
+};
+
+const provision = (command: ProvisionUser, state: UserState): UserEvent[] => {
+  if (state.status !== 'absent') {
+    throw new ConflictError('user.already-exists', undefined, 'This user already exists.');
+  }
+  const { data } = command;
+  const username = requireUsername(data.username);
   const roles: UserRole[] = data.roles ?? ['user'];
   if (roles.some((role) => !(USER_ROLES as readonly string[]).includes(role))) {
     throw new ValidationError('user.invalid-role', undefined, `Roles are among: ${USER_ROLES.join(', ')}.`);
@@ -153,10 +162,95 @@ const provision = (command: ProvisionUser, state: UserState): UserEvent[] => {
   ];
 };
 
+/**
+ * "A rename follows the UPN": a synced user's name belongs to the directory (R8), a cloud-only user's
+ * to an admin. A disabled user can be renamed; a deleted one cannot. Whether another live user of the
+ * tenant already holds the name is a cross-stream fact: the accounts read model's unique index
+ * refuses it in the same transaction, and the application answers `user.username-taken`.
+ */
+const rename = (command: RenameUser, user: ExistingUser): UserEvent[] => {
+  requireNotDeleted(user);
+  requireOrigin(user.source, command.data.origin);
+  const username = requireUsername(command.data.username);
+  if (username === user.username) return [];
+  return [
+    {
+      type: 'UserRenamed',
+      data: {
+        userId: user.userId,
+        username,
+        previousUsername: user.username,
+        origin: command.data.origin,
+        renamedAt: command.metadata.now.toISOString(),
+      },
+    },
+  ];
+};
+
+const requireSuspensionReason = (input: unknown): string => {
+  const reason = typeof input === 'string' ? input.trim() : '';
+  if (reason.length === 0 || reason.length > MAX_SUSPENSION_REASON_LENGTH || /\p{Cc}/u.test(reason)) {
+    throw new ValidationError(
+      'B2.invalid-reason',
+      'B2',
+      `A suspension says why, in 1 to ${MAX_SUSPENSION_REASON_LENGTH} characters on one line.`,
+    );
+  }
+  return reason;
+};
+
+/**
+ * B2, the fast path. For a synced user this is the one cloud-side act that does not wait for the
+ * directory (R8), so the tenant must have opted in. For a cloud-only user the cloud is the authority
+ * anyway (HR could disable the account outright), so it is allowed whatever the policy: harmless.
+ * Independent of the account's status, and undone only by an admin's ResumeSignIns, not by a later
+ * sync (the directory does not own it). Deleted accounts have nothing left to suspend: refused (R15).
+ */
+const suspendSignIns = (command: SuspendSignIns, user: ExistingUser): UserEvent[] => {
+  const { data, metadata } = command;
+  requireNotDeleted(user);
+  if (data.origin !== 'hr') {
+    throw new ValidationError('B2.invalid-origin', 'B2', 'Sign-ins are suspended by an HR trigger.');
+  }
+  const reason = requireSuspensionReason(data.reason);
+  if (user.source === 'synced' && !data.tenantPolicy.fastPathOffboarding) {
+    throw new RuleViolationError(
+      'B2',
+      'fast-path-off',
+      'This tenant has not opted in to fast-path offboarding: a synced user stops signing in when directory sync brings the change (R8).',
+    );
+  }
+  if (user.signInsSuspended) return [];
+  return [
+    {
+      type: 'UserSignInsSuspended',
+      data: { userId: user.userId, origin: data.origin, reason, suspendedAt: metadata.now.toISOString() },
+    },
+  ];
+};
+
+const resumeSignIns = (command: ResumeSignIns, user: ExistingUser): UserEvent[] => {
+  requireNotDeleted(user);
+  if (command.data.origin !== 'admin') {
+    throw new ValidationError('B2.invalid-origin', 'B2', 'Only an admin resumes suspended sign-ins.');
+  }
+  if (!user.signInsSuspended) return [];
+  return [
+    {
+      type: 'UserSignInsResumed',
+      data: { userId: user.userId, origin: 'admin', resumedAt: command.metadata.now.toISOString() },
+    },
+  ];
+};
+
 const createAppPassword = (command: CreateAppPassword, user: ExistingUser): UserEvent[] => {
   const { data, metadata } = command;
   const policy = data.tenantPolicy;
   requireActive(user);
+  if (user.signInsSuspended) {
+    // It could not sign in anyway: say so now rather than hand out a secret that never works.
+    throw new RuleViolationError('B2', 'sign-ins-suspended', "This account's sign-ins are suspended.");
+  }
   if (!policy.appPasswordsAllowed) {
     throw new RuleViolationError(
       'R10',
@@ -297,6 +391,12 @@ export const decideUser = (command: UserCommand, state: UserState): UserEvent[] 
         ...revokeAll(user, 'account-deleted', now),
         { type: 'UserDeleted', data: { userId, origin: command.data.origin, deletedAt: now } },
       ];
+    case 'RenameUser':
+      return rename(command, user);
+    case 'SuspendSignIns':
+      return suspendSignIns(command, user);
+    case 'ResumeSignIns':
+      return resumeSignIns(command, user);
     case 'SetMfaState':
       requireNotDeleted(user);
       if (!MFA_STATES.includes(command.data.mfa)) {

@@ -9,6 +9,9 @@ export const USER_ROLES = ['user', 'tenant-admin', 'hr', 'auditor'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 /** Who asked for a lifecycle change. A synced user's lifecycle belongs to the directory. */
 export type LifecycleOrigin = 'admin' | 'hr' | 'directory-sync';
+/** B2: only an HR trigger suspends sign-ins; only an admin lifts a suspension. */
+export type SuspensionOrigin = Extract<LifecycleOrigin, 'hr'>;
+export type ResumptionOrigin = Extract<LifecycleOrigin, 'admin'>;
 
 export type AppPasswordRevocationReason =
   | 'user-deleted-it'
@@ -55,6 +58,37 @@ export type UserEnabled = {
 export type UserDeleted = {
   type: 'UserDeleted';
   data: { userId: string; origin: LifecycleOrigin; deletedAt: string };
+};
+
+/**
+ * The UPN changed (for a synced user, on premises: "a rename follows the UPN"). Verification looks
+ * users up by username, so from here on only the new name signs in.
+ */
+export type UserRenamed = {
+  type: 'UserRenamed';
+  data: {
+    userId: string;
+    /** Normalised, as in UserProvisioned. */
+    username: string;
+    previousUsername: string;
+    origin: LifecycleOrigin;
+    renamedAt: string;
+  };
+};
+
+/**
+ * B2: every app password of the user stops verifying at once, none is deleted. Independent of the
+ * account's status: the directory sync still disables or deletes the account when its change lands.
+ */
+export type UserSignInsSuspended = {
+  type: 'UserSignInsSuspended';
+  data: { userId: string; origin: SuspensionOrigin; reason: string; suspendedAt: string };
+};
+
+/** B2: an admin lifts a suspension; the app passwords work again if nothing else refuses them. */
+export type UserSignInsResumed = {
+  type: 'UserSignInsResumed';
+  data: { userId: string; origin: ResumptionOrigin; resumedAt: string };
 };
 
 export type UserMfaStateChanged = {
@@ -116,6 +150,9 @@ export type UserEvent =
   | UserDisabled
   | UserEnabled
   | UserDeleted
+  | UserRenamed
+  | UserSignInsSuspended
+  | UserSignInsResumed
   | UserMfaStateChanged
   | MfaRegistrationCompleted
   | UserModernAuthRequirementChanged
@@ -128,6 +165,9 @@ export const USER_EVENT_SCHEMA_VERSIONS: Readonly<Record<UserEvent['type'], numb
   UserDisabled: 1,
   UserEnabled: 1,
   UserDeleted: 1,
+  UserRenamed: 1,
+  UserSignInsSuspended: 1,
+  UserSignInsResumed: 1,
   UserMfaStateChanged: 1,
   MfaRegistrationCompleted: 1,
   UserModernAuthRequirementChanged: 1,

@@ -35,6 +35,8 @@ export interface ExistingUser {
   requiresModernAuth: boolean;
   lastLifecycleOrigin: LifecycleOrigin;
   passwordResetAt: string | null;
+  /** B2: app passwords refused at verification until an admin resumes sign-ins. */
+  signInsSuspended: boolean;
   /** By appPasswordId, in creation order. Revoked ones stay, for history. */
   appPasswords: Record<string, AppPasswordState>;
 }
@@ -63,6 +65,7 @@ export const evolveUser = (state: UserState, event: UserEvent): UserState => {
       mfaRegistered: false,
       lastLifecycleOrigin: origin,
       passwordResetAt: null,
+      signInsSuspended: false,
       appPasswords: {},
     };
   }
@@ -74,6 +77,12 @@ export const evolveUser = (state: UserState, event: UserEvent): UserState => {
       return { ...state, status: 'active', lastLifecycleOrigin: event.data.origin };
     case 'UserDeleted':
       return { ...state, status: 'deleted', lastLifecycleOrigin: event.data.origin };
+    case 'UserRenamed':
+      return { ...state, username: event.data.username };
+    case 'UserSignInsSuspended':
+      return { ...state, signInsSuspended: true };
+    case 'UserSignInsResumed':
+      return { ...state, signInsSuspended: false };
     case 'UserMfaStateChanged':
       return { ...state, mfa: event.data.mfa };
     case 'MfaRegistrationCompleted':

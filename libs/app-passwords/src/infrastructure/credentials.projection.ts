@@ -66,6 +66,14 @@ export class CredentialsProjection {
         return this.updateAccount(tx, envelope, event.data.userId, `status = 'active'`);
       case 'UserDeleted':
         return this.updateAccount(tx, envelope, event.data.userId, `status = 'deleted'`);
+      case 'UserRenamed':
+        // The accounts_live_username index refuses a name another live user holds: the whole
+        // transaction, events included, rolls back and the application answers user.username-taken.
+        return this.updateAccount(tx, envelope, event.data.userId, `username = $4`, [event.data.username]);
+      case 'UserSignInsSuspended':
+        return this.updateAccount(tx, envelope, event.data.userId, `sign_ins_suspended = true`);
+      case 'UserSignInsResumed':
+        return this.updateAccount(tx, envelope, event.data.userId, `sign_ins_suspended = false`);
       case 'UserMfaStateChanged':
         return this.updateAccount(tx, envelope, event.data.userId, `mfa = $4`, [event.data.mfa]);
       case 'MfaRegistrationCompleted':

@@ -23,6 +23,7 @@ interface Row {
   status: 'active' | 'disabled' | 'deleted' | null;
   mfa: 'disabled' | 'enabled' | 'enforced' | null;
   requires_modern_auth: boolean | null;
+  sign_ins_suspended: boolean | null;
   policy: TenantPolicy | null;
   app_password_id: string | null;
   expires_at: Date | null;
@@ -38,7 +39,7 @@ interface Row {
  * The read sees every command acknowledged before it started: revocations hold at once (PRODUCT §4).
  */
 const LOOKUP = `
-  SELECT a.user_id, a.status, a.mfa, a.requires_modern_auth, t.policy,
+  SELECT a.user_id, a.status, a.mfa, a.requires_modern_auth, a.sign_ins_suspended, t.policy,
          c.app_password_id, c.expires_at, c.protocols, c.revoked_at, l.state AS lockout
   FROM (SELECT $1::uuid AS tenant_id, $2::text AS username) q
   LEFT JOIN tenants t ON t.tenant_id = q.tenant_id
@@ -85,7 +86,12 @@ export class VerifySignInHandler implements ICommandHandler<VerifySignIn, SignIn
       tenantPolicy: row.policy ?? undefined,
       user:
         row.user_id && row.status && row.mfa
-          ? { status: row.status, mfa: row.mfa, requiresModernAuth: row.requires_modern_auth ?? false }
+          ? {
+              status: row.status,
+              mfa: row.mfa,
+              requiresModernAuth: row.requires_modern_auth ?? false,
+              signInsSuspended: row.sign_ins_suspended ?? false,
+            }
           : undefined,
       credential: row.app_password_id
         ? {

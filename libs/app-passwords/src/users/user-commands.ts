@@ -40,11 +40,14 @@ const NEEDS_POLICY = new Set<UserCommand['type']>([
   'ResetPassword',
   'CreateAppPassword',
   'DeleteAppPassword',
+  'SuspendSignIns',
 ]);
 
 /**
  * Runs any command of the user aggregate (the user and their app passwords). Rules that depend on
- * the tenant (R3, R10, R11, R12, B6, B7) get its policy, read from the tenant's stream.
+ * the tenant (R3, R10, R11, R12, B2, B6, B7) get its policy, read from the tenant's stream.
+ * A username another live user of the tenant holds (ProvisionUser, RenameUser) is refused by the
+ * accounts read model's unique index, inside the append's transaction: `user.username-taken`.
  */
 @CommandHandler(RunUserCommand)
 export class RunUserCommandHandler implements ICommandHandler<RunUserCommand, UserResult> {

@@ -71,10 +71,10 @@ describe('what a change does in the cloud', () => {
 
 describe('the user commands an applied change causes', () => {
   const run = (events: UserEvent[], actions: Parameters<typeof userCommandsFor>[1]) => {
-    const { commands, unsupported } = userCommandsFor(TENANT_ID, actions, T0);
+    const { commands } = userCommandsFor(TENANT_ID, actions, T0);
     for (const command of commands)
       events.push(...userDecider.decide(command, foldEvents(userDecider, events)));
-    return { commands, unsupported };
+    return { commands };
   };
 
   it('R8: provisions a synced user with origin directory-sync and MFA disabled, then the user decider accepts the lifecycle', () => {
@@ -105,17 +105,38 @@ describe('the user commands an applied change causes', () => {
     expect(foldEvents(userDecider, events)).toMatchObject({ status: 'disabled', source: 'synced' });
   });
 
-  it('returns a rename as unsupported: no user command renames yet', () => {
-    const rename = { type: 'rename' as const, userId, upn: 'new@contoso.example', previousUpn: upn(1) };
+  it('R8: a rename follows the UPN: RenameUser with origin directory-sync, which the user decider accepts', () => {
+    const events: UserEvent[] = [];
+    run(events, [{ type: 'provision', userId, upn: upn(1), disabled: false }]);
+    const rename = { type: 'rename' as const, userId, upn: 'New@Contoso.example', previousUpn: upn(1) };
     expect(userCommandsFor(TENANT_ID, [rename, { type: 'disable', userId }], T0)).toEqual({
       commands: [
+        {
+          type: 'RenameUser',
+          data: { tenantId: TENANT_ID, userId, username: 'New@Contoso.example', origin: 'directory-sync' },
+          metadata: { now: T0 },
+        },
         {
           type: 'DisableUser',
           data: { tenantId: TENANT_ID, userId, origin: 'directory-sync' },
           metadata: { now: T0 },
         },
       ],
-      unsupported: [rename],
     });
+    run(events, [rename, { type: 'disable', userId }]);
+    expect(events.slice(1)).toEqual([
+      {
+        type: 'UserRenamed',
+        data: {
+          userId,
+          username: 'new@contoso.example',
+          previousUsername: upn(1),
+          origin: 'directory-sync',
+          renamedAt: T0.toISOString(),
+        },
+      },
+      { type: 'UserDisabled', data: { userId, origin: 'directory-sync', disabledAt: T0.toISOString() } },
+    ]);
+    expect(foldEvents(userDecider, events)).toMatchObject({ username: 'new@contoso.example' });
   });
 });

@@ -87,16 +87,15 @@ export const applyCloudActions = (
  *   MFA is cloud-side state an admin sets (as in Entra), so nobody gets app passwords (R1) before an
  *   admin turns MFA on. Provisioned disabled → then DisableUser.
  * - disable → DisableUser, enable → EnableUser, delete → DeleteUser (R15: app passwords deleted too).
- * - rename → no user command exists yet: returned in `unsupported` so the caller records it; the user
- *   aggregate needs a `RenameUser { username, origin }` command and a `UserRenamed` event.
+ * - rename → RenameUser to the new UPN ("a rename follows the UPN"). If another live user of the
+ *   tenant holds that name, the command is refused with `user.username-taken`.
  */
 export const userCommandsFor = (
   tenantId: string,
   actions: readonly CloudAction[],
   now: Date,
-): { commands: UserCommand[]; unsupported: CloudAction[] } => {
+): { commands: UserCommand[] } => {
   const commands: UserCommand[] = [];
-  const unsupported: CloudAction[] = [];
   const metadata = { now };
   const origin = 'directory-sync' as const;
   for (const action of actions) {
@@ -120,9 +119,9 @@ export const userCommandsFor = (
         commands.push({ type: 'DeleteUser', data: { ...data, origin }, metadata });
         break;
       case 'rename':
-        unsupported.push(action);
+        commands.push({ type: 'RenameUser', data: { ...data, username: action.upn, origin }, metadata });
         break;
     }
   }
-  return { commands, unsupported };
+  return { commands };
 };
