@@ -254,6 +254,50 @@ const routes: Route[] = [
     success: 200,
   },
   { method: 'GET', template: '/v1/me', path: () => '/v1/me', allowed: 'any role', success: 200 },
+  // These tenants have no directory: an allowed caller reaches the route and is told so.
+  {
+    method: 'PUT',
+    template: '/v1/directory',
+    path: () => '/v1/directory',
+    body: () => ({
+      url: 'ldaps://127.0.0.1:1',
+      caPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+      bindDn: 'CN=sync,DC=example,DC=test',
+      bindPassword: 'not-a-real-one',
+      baseDn: 'DC=example,DC=test',
+      delayModel: { kind: 'fixed', delayMs: 1000 },
+    }),
+    allowed: ['tenant-admin'],
+    success: 422, // directory.unreachable: nothing listens there
+  },
+  {
+    method: 'GET',
+    template: '/v1/directory',
+    path: () => '/v1/directory',
+    allowed: ['tenant-admin', 'auditor'],
+    success: 404,
+  },
+  {
+    method: 'POST',
+    template: '/v1/directory/sync',
+    path: () => '/v1/directory/sync',
+    allowed: ['tenant-admin'],
+    success: 202,
+  },
+  {
+    method: 'POST',
+    template: '/v1/directory/mass-deletions/:passId/approve',
+    path: () => `/v1/directory/mass-deletions/${randomUUID()}/approve`,
+    allowed: ['tenant-admin'],
+    success: 404,
+  },
+  {
+    method: 'POST',
+    template: '/v1/directory/mass-deletions/:passId/reject',
+    path: () => `/v1/directory/mass-deletions/${randomUUID()}/reject`,
+    allowed: ['tenant-admin'],
+    success: 404,
+  },
   {
     method: 'POST',
     template: '/v1/leak-reports',

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { AccessModule } from '@latchkey/access';
-import { AppPasswordsModule } from '@latchkey/app-passwords';
+import { AppPasswordsHttpModule } from '@latchkey/app-passwords';
 import { LatchkeyConfigModule } from '@latchkey/config';
+import { DirectorySyncHttpModule } from '@latchkey/directory-sync';
 import { JobsModule } from '@latchkey/jobs';
 import { MessagingModule } from '@latchkey/messaging';
 import { PersistenceModule } from '@latchkey/persistence';
@@ -21,7 +22,8 @@ import { MetricsController } from './metrics/metrics.controller';
     JobsModule,
     MessagingModule,
     TerminusModule,
-    AppPasswordsModule,
+    AppPasswordsHttpModule,
+    DirectorySyncHttpModule,
   ],
   controllers: [HealthController, MetricsController, MeController],
   providers: [HttpMetrics, EventRelay, ReadModelConsumers],

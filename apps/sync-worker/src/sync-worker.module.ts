@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { LatchkeyConfigModule } from '@latchkey/config';
 import { DirectoryModule } from '@latchkey/directory';
+import { DirectorySyncWorkerModule } from '@latchkey/directory-sync';
 import { JobsModule } from '@latchkey/jobs';
 import { MessagingModule } from '@latchkey/messaging';
 import { PersistenceModule } from '@latchkey/persistence';
@@ -15,6 +16,7 @@ import { HealthController } from './health.controller';
     MessagingModule,
     DirectoryModule,
     TerminusModule,
+    DirectorySyncWorkerModule,
   ],
   controllers: [HealthController],
 })

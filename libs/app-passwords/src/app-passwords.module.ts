@@ -25,20 +25,11 @@ import { RunUserCommandHandler } from './users/user-commands';
 import { UsersController } from './users/users.controller';
 
 /**
- * Tenants, users, their app passwords and legacy sign-in verification, with their HTTP routes
- * under /v1. Needs a TypeORM DataSource (PersistenceModule) and AccessModule in the application.
+ * Tenants, users, their app passwords and legacy sign-in verification: commands, queries and read
+ * models. Needs a TypeORM DataSource (PersistenceModule) in the application.
  */
 @Module({
-  // The leak-report route's limit is set on the route; this is only the throttler's storage.
-  imports: [CqrsModule, ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: 10 }])],
-  controllers: [
-    TenantController,
-    UsersController,
-    MyAppPasswordsController,
-    SignInController,
-    SignInActivityController,
-    LeakReportsController,
-  ],
+  imports: [CqrsModule],
   providers: [
     { provide: Clock, useClass: SystemClock },
     {
@@ -65,6 +56,24 @@ import { UsersController } from './users/users.controller';
     GetSignInActivityHandler,
     ReportLeakHandler,
   ],
-  exports: [CqrsModule, PostgresEventStore, DeciderStreams, Clock],
+  exports: [CqrsModule, PostgresEventStore, DeciderStreams, EventSourcedStreams, Clock],
 })
 export class AppPasswordsModule {}
+
+/**
+ * The routes under /v1, for the API only: a process that imports just AppPasswordsModule (the sync
+ * worker) runs the commands without serving them.
+ */
+@Module({
+  // The leak-report route's limit is set on the route; this is only the throttler's storage.
+  imports: [AppPasswordsModule, ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: 10 }])],
+  controllers: [
+    TenantController,
+    UsersController,
+    MyAppPasswordsController,
+    SignInController,
+    SignInActivityController,
+    LeakReportsController,
+  ],
+})
+export class AppPasswordsHttpModule {}

@@ -1,4 +1,4 @@
-export { AppPasswordsModule } from './app-passwords.module';
+export { AppPasswordsHttpModule, AppPasswordsModule } from './app-passwords.module';
 export { CreateAppPasswordCommand, type CreatedAppPassword } from './app-passwords/create-app-password';
 export { ListAppPasswords, type AppPasswordSummary } from './app-passwords/list-app-passwords';
 export { Clock } from './infrastructure/clock';
@@ -9,4 +9,4 @@ export { VerifySignIn, type SignInVerdict } from './sign-in/verify-sign-in.comma
 export { RunTenantCommand, type TenantResult } from './tenants/tenant-commands';
 export { GetUser, type UserView } from './users/get-user';
 export { RunUserCommand, type UserCommandRequest, type UserResult } from './users/user-commands';
-export { toPublishableEvent, DomainError } from './domain';
+export { ConflictError, DomainError, NotFoundError, toPublishableEvent, ValidationError } from './domain';

@@ -3,12 +3,16 @@ import type { ParsedConfig } from '@latchkey/config';
 import { EventStoreSchema1764000000000 } from './migrations/1764000000000-event-store-schema';
 import { CredentialReadModels1764000000001 } from './migrations/1764000000001-credential-read-models';
 import { KafkaFedReadModels1764000000002 } from './migrations/1764000000002-kafka-fed-read-models';
+import { AccountSuspension1764000000003 } from './migrations/1764000000003-account-suspension';
+import { DirectoryConnections1764000000004 } from './migrations/1764000000004-directory-connections';
 
 /** Every migration, in order. Listed explicitly so that a bundled build cannot miss one. */
 export const migrations = [
   EventStoreSchema1764000000000,
   CredentialReadModels1764000000001,
   KafkaFedReadModels1764000000002,
+  AccountSuspension1764000000003,
+  DirectoryConnections1764000000004,
 ];
 
 /** Schema changes go through migrations only; `synchronize` stays off everywhere. */

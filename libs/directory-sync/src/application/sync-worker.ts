@@ -1,0 +1,116 @@
+import { Process, Processor } from '@nestjs/bull';
+import {
+  Injectable,
+  Logger,
+  Module,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { Clock } from '@latchkey/app-passwords';
+import { AppConfig } from '@latchkey/config';
+import { describeFailure } from '@latchkey/runtime';
+import type { Job } from 'bull';
+import { DataSource } from 'typeorm';
+import { ChangeApplier } from './change-applier';
+import { ChangeScheduler, DIRECTORY_CHANGES_QUEUE, type ApplyChangeJob } from './change-scheduler';
+import { DirectoryConnectionsStore } from './directory-connections.store';
+import { DirectorySyncModule } from './directory-sync.modules';
+import { DirectorySyncStreams } from './directory-sync.streams';
+import { SYNC_REQUESTS_QUEUE, type SyncRequestJob } from './sync-requests';
+import { SyncPassRunner } from './sync-pass.runner';
+
+/**
+ * Reads every connected directory on a schedule, one process per tenant at a time (a PostgreSQL
+ * advisory lock held for the pass), and re-creates from the events any propagation job that
+ * Redis lost.
+ */
+@Injectable()
+export class SyncScheduler implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(SyncScheduler.name);
+  private timer?: NodeJS.Timeout;
+  private round?: Promise<void>;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly config: AppConfig,
+    private readonly connections: DirectoryConnectionsStore,
+    private readonly streams: DirectorySyncStreams,
+    private readonly scheduler: ChangeScheduler,
+    private readonly runner: SyncPassRunner,
+    private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const tick = () => {
+      this.round = this.syncAll().finally(() => {
+        this.timer = setTimeout(tick, this.config.sync.pollIntervalMs);
+      });
+    };
+    tick();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.round;
+  }
+
+  async syncAll(): Promise<void> {
+    for (const tenantId of await this.connections.tenants().catch(() => [])) {
+      await this.syncTenant(tenantId, 'scheduled');
+    }
+  }
+
+  /** Runs one pass for the tenant unless another process is running one; reconciles its jobs. */
+  async syncTenant(tenantId: string, trigger: 'scheduled' | 'on-demand'): Promise<void> {
+    const runner = this.db.createQueryRunner();
+    try {
+      await runner.connect();
+      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [
+        `directory-sync:${tenantId}`,
+      ]);
+      if (!locked) return;
+      try {
+        await this.scheduler.reconcile(tenantId, await this.streams.load(tenantId), this.clock.now());
+        await this.runner.run(tenantId, trigger, () => this.clock.now());
+      } finally {
+        await runner.query(`SELECT pg_advisory_unlock(hashtext($1))`, [`directory-sync:${tenantId}`]);
+      }
+    } catch (error) {
+      // The directory (or a dependency) is away: nothing was recorded; the next round tries again.
+      this.logger.warn(`tenant ${tenantId}: pass not completed: ${describeFailure(error)}`);
+    } finally {
+      await runner.release();
+    }
+  }
+}
+
+@Processor(DIRECTORY_CHANGES_QUEUE)
+export class ApplyChangeProcessor {
+  constructor(
+    private readonly applier: ChangeApplier,
+    private readonly clock: Clock,
+  ) {}
+
+  @Process()
+  async apply(job: Job<ApplyChangeJob>): Promise<string> {
+    return this.applier.apply(job.data.tenantId, job.data.changeId, this.clock.now());
+  }
+}
+
+@Processor(SYNC_REQUESTS_QUEUE)
+export class SyncRequestProcessor {
+  constructor(private readonly scheduler: SyncScheduler) {}
+
+  @Process()
+  async sync(job: Job<SyncRequestJob>): Promise<void> {
+    await this.scheduler.syncTenant(job.data.tenantId, 'on-demand');
+  }
+}
+
+/** The sync worker's part: scheduled passes, propagation jobs, on-demand passes (B10). */
+@Module({
+  imports: [DirectorySyncModule],
+  providers: [SyncScheduler, ApplyChangeProcessor, SyncRequestProcessor],
+  exports: [SyncScheduler],
+})
+export class DirectorySyncWorkerModule {}
