@@ -37,8 +37,8 @@ export class ChangeScheduler {
     let created = 0;
     for (const change of pendingChanges(state)) {
       const job = await this.queue.getJob(change.changeId);
-      const state = await job?.getState();
-      if (job && state !== 'failed' && state !== 'completed') continue;
+      const jobState = await job?.getState();
+      if (job && jobState !== 'failed' && jobState !== 'completed') continue;
       // A completed job whose change is still pending means its apply did not land: run it again.
       await job?.remove();
       await this.schedule(tenantId, change.changeId, change.dueAt, now);
