@@ -46,6 +46,8 @@ const MAX_ATTEMPTS = 5;
 @Injectable()
 export class DeciderStreams {
   private readonly mutex = new StreamMutex();
+  /** Folded states of long streams kept between commands (opt-in: `cacheState`), by stream id. */
+  private readonly snapshots = new Map<string, { version: number; state: unknown }>();
 
   constructor(private readonly store: PostgresEventStore) {}
 
@@ -58,22 +60,27 @@ export class DeciderStreams {
     context: CommandContext;
     occurredAt: Date;
     inline?: InlineProjection;
+    /**
+     * Keep the folded state in memory and read only the events after it next time: for a stream
+     * that grows long (a directory's sync), where refolding it for every command would cost
+     * O(length). Only for deciders whose decide does not change the state it is given.
+     */
+    cacheState?: boolean;
   }): Promise<Decision<State, Event>> {
     return this.mutex.run(request.streamId, async () => {
       for (let attempt = 1; ; attempt++) {
-        const stored = await this.store.readStream(request.streamId);
-        const state = fold(request.decider, stored);
+        const { state, version } = await this.current(request.streamId, request.decider, request.cacheState);
         const command =
           typeof request.command === 'function'
             ? (request.command as (state: State) => Command)(state)
             : request.command;
         const events = request.decider.decide(command, state);
-        if (events.length === 0) return { appended: [], events, state, version: stored.length };
+        if (events.length === 0) return { appended: [], events, state, version };
         try {
           const appended = await this.store.append({
             streamId: request.streamId,
             streamType: request.streamType,
-            expectedVersion: stored.length,
+            expectedVersion: version,
             events: events.map((e) => ({
               type: e.type,
               schemaVersion: request.schemaVersionOf(e.type),
@@ -83,7 +90,10 @@ export class DeciderStreams {
             inline: request.inline,
           });
           const after = events.reduce(request.decider.evolve, state);
-          return { appended, events, state: after, version: stored.length + events.length };
+          if (request.cacheState) {
+            this.snapshots.set(request.streamId, { version: version + events.length, state: after });
+          }
+          return { appended, events, state: after, version: version + events.length };
         } catch (error) {
           if (!(error instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw error;
         }
@@ -94,19 +104,28 @@ export class DeciderStreams {
   async load<State, Event extends DomainEvent>(
     streamId: string,
     decider: Pick<StreamDecider<unknown, State, Event>, 'evolve' | 'initialState'>,
-  ): Promise<{ state: State; version: number; events: EventEnvelope[] }> {
-    const stored = await this.store.readStream(streamId);
-    return { state: fold(decider, stored), version: stored.length, events: stored };
+    cacheState = false,
+  ): Promise<{ state: State; version: number }> {
+    return cacheState
+      ? this.mutex.run(streamId, () => this.current(streamId, decider, true))
+      : this.current(streamId, decider, false);
   }
-}
 
-/** Stored envelopes → the domain's `{type, data}`, folded from the initial state. */
-function fold<State, Event extends DomainEvent>(
-  decider: Pick<StreamDecider<unknown, State, Event>, 'evolve' | 'initialState'>,
-  stored: readonly EventEnvelope[],
-): State {
-  return stored.reduce(
-    (state, e) => decider.evolve(state, { type: e.type, data: e.data } as Event),
-    decider.initialState(),
-  );
+  /** The stream's state now: from the snapshot plus the events after it, or folded from the start. */
+  private async current<State, Event extends DomainEvent>(
+    streamId: string,
+    decider: Pick<StreamDecider<unknown, State, Event>, 'evolve' | 'initialState'>,
+    cacheState = false,
+  ): Promise<{ state: State; version: number }> {
+    const snapshot = cacheState ? this.snapshots.get(streamId) : undefined;
+    const from = snapshot?.version ?? 0;
+    const newer = await this.store.readStream(streamId, from);
+    const state = newer.reduce(
+      (folded, e) => decider.evolve(folded, { type: e.type, data: e.data } as Event),
+      (snapshot?.state as State | undefined) ?? decider.initialState(),
+    );
+    const version = from + newer.length;
+    if (cacheState) this.snapshots.set(streamId, { version, state });
+    return { state, version };
+  }
 }

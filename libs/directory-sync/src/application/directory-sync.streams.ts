@@ -30,10 +30,12 @@ export class DirectorySyncStreams {
       context,
       occurredAt,
       inline,
+      // The stream grows with every pass: fold only what is new since the last command.
+      cacheState: true,
     });
   }
 
   async load(tenantId: string): Promise<DirectorySyncState> {
-    return (await this.streams.load(directorySyncStreamId(tenantId), directorySyncDecider)).state;
+    return (await this.streams.load(directorySyncStreamId(tenantId), directorySyncDecider, true)).state;
   }
 }
