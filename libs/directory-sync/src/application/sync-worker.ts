@@ -91,7 +91,8 @@ export class ApplyChangeProcessor {
     private readonly clock: Clock,
   ) {}
 
-  @Process()
+  // Changes of different users apply in parallel; one tenant's stream appends still queue in order.
+  @Process({ concurrency: 8 })
   async apply(job: Job<ApplyChangeJob>): Promise<string> {
     return this.applier.apply(job.data.tenantId, job.data.changeId, this.clock.now());
   }

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { getQueueToken } from '@nestjs/bull';
+import type { INestApplication } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { Test } from '@nestjs/testing';
+import type { Queue } from 'bull';
+import { RunTenantCommand } from '@latchkey/app-passwords';
+import { LatchkeyConfigModule } from '@latchkey/config';
+import { JobsModule } from '@latchkey/jobs';
+import { migrate, PersistenceModule } from '@latchkey/persistence';
+import { DataSource } from 'typeorm';
+import { integrationConfig } from '../../../../test/integration-config';
+import { pendingChanges } from '../domain';
+import { ChangeScheduler, DIRECTORY_CHANGES_QUEUE } from './change-scheduler';
+import { DirectorySyncStreams } from './directory-sync.streams';
+import { DirectorySyncWorkerModule } from './sync-worker';
+
+/**
+ * Fault: Redis loses every pending propagation. PostgreSQL holds each due instant as an event, so
+ * the worker re-creates the jobs, and each change is applied once, on time.
+ */
+describe('1,000 pending propagations survive Redis losing its jobs (real PostgreSQL and Redis)', () => {
+  const COUNT = 1_000;
+  const tenantId = randomUUID();
+  let app: INestApplication;
+  let db: DataSource;
+  let queue: Queue;
+
+  beforeAll(async () => {
+    process.env.SYNC_POLL_INTERVAL_MS = String(3_600_000);
+    process.env.REDIS_PREFIX = `latchkey-test-${tenantId.slice(0, 8)}`;
+    await migrate(integrationConfig());
+    const moduleRef = await Test.createTestingModule({
+      imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, JobsModule, DirectorySyncWorkerModule],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: ['error'] });
+    await app.init();
+    db = app.get(DataSource);
+    queue = app.get(getQueueToken(DIRECTORY_CHANGES_QUEUE));
+  });
+  afterAll(async () => {
+    await queue?.obliterate({ force: true });
+    await app?.close();
+  });
+
+  it('R8: every lost job is re-created from the events and fires once, at its due instant', async () => {
+    const streams = app.get(DirectorySyncStreams);
+    const scheduler = app.get(ChangeScheduler);
+    const ctx = { tenantId, actor: { kind: 'sync-worker' as const } };
+    await app
+      .get(CommandBus)
+      .execute(new RunTenantCommand({ type: 'CreateTenant', data: { tenantId, name: 'Recovery' } }, ctx));
+    const now = new Date();
+    await streams.execute(
+      tenantId,
+      {
+        type: 'ConnectDirectory',
+        data: {
+          tenantId,
+          url: 'ldaps://dc.recovery.test',
+          bindDn: 'CN=sync,DC=recovery,DC=test',
+          baseDn: 'DC=recovery,DC=test',
+          delayModel: { kind: 'uniform', minMs: 5_000, maxMs: 15_000, seed: 7 },
+        },
+        metadata: { now },
+      },
+      ctx,
+      now,
+    );
+    const entries = Array.from({ length: COUNT }, (_, i) => ({
+      dn: `CN=user${i},OU=Staff,DC=recovery,DC=test`,
+      objectGuid: randomUUID(),
+      attributes: {
+        objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+        userPrincipalName: [`user${i}@recovery.test`],
+        userAccountControl: ['512'],
+      },
+    }));
+    const pass = await streams.execute(
+      tenantId,
+      {
+        type: 'RecordSyncPass',
+        data: { tenantId, passId: randomUUID(), trigger: 'scheduled', entries, cookieStored: false },
+        metadata: { now },
+      },
+      ctx,
+      now,
+    );
+    await scheduler.follow(tenantId, pass.appended, now);
+    expect(pendingChanges(await streams.load(tenantId))).toHaveLength(COUNT);
+    expect((await queue.getJobCounts()).delayed).toBe(COUNT);
+
+    await queue.obliterate({ force: true }); // Redis comes back empty
+    expect((await queue.getJobCounts()).delayed).toBe(0);
+    expect(await scheduler.reconcile(tenantId, await streams.load(tenantId), new Date())).toBe(COUNT);
+
+    const deadline = Date.now() + 60_000;
+    while (pendingChanges(await streams.load(tenantId)).length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const applied: { change_id: string; due_at: string; applied_at: string }[] = await db.query(
+      `SELECT a.data ->> 'changeId' AS change_id, s.data ->> 'dueAt' AS due_at, a.data ->> 'appliedAt' AS applied_at
+       FROM events a JOIN events s ON s.stream_id = a.stream_id AND s.type = 'DirectoryChangeScheduled'
+         AND s.data ->> 'changeId' = a.data ->> 'changeId'
+       WHERE a.stream_id = $1 AND a.type = 'DirectoryChangeApplied'`,
+      [`directory-sync-${tenantId}`],
+    );
+    expect(applied).toHaveLength(COUNT);
+    expect(new Set(applied.map((a) => a.change_id)).size).toBe(COUNT); // once each
+    const lateness = applied
+      .map((a) => Date.parse(a.applied_at) - Date.parse(a.due_at))
+      .sort((x, y) => x - y);
+    expect(lateness[0]).toBeGreaterThanOrEqual(0); // never early
+    expect(lateness[Math.floor(COUNT * 0.99)]).toBeLessThanOrEqual(1_000); // within 1 s of due
+    const [{ users }] = await db.query(`SELECT count(*)::int AS users FROM accounts WHERE tenant_id = $1`, [
+      tenantId,
+    ]);
+    expect(users).toBe(COUNT);
+  }, 120_000);
+});
