@@ -300,6 +300,29 @@ const routes: Route[] = [
   },
   {
     method: 'POST',
+    template: '/v1/offboarding/webhook-secret',
+    path: () => '/v1/offboarding/webhook-secret',
+    allowed: ['tenant-admin'],
+    success: 201,
+  },
+  // Authenticated by its HMAC signature, not a token: without an Idempotency-Key it goes no further.
+  {
+    method: 'POST',
+    template: '/v1/offboarding/hr-requests',
+    path: () => '/v1/offboarding/hr-requests',
+    body: () => ({ username: 'nobody@example.test', action: 'disable' }),
+    allowed: 'public',
+    success: 400,
+  },
+  {
+    method: 'GET',
+    template: '/v1/offboarding/:id',
+    path: () => `/v1/offboarding/${randomUUID()}`,
+    allowed: ['tenant-admin', 'auditor'],
+    success: 404,
+  },
+  {
+    method: 'POST',
     template: '/v1/leak-reports',
     path: () => '/v1/leak-reports',
     body: () => ({ text: 'nothing secret here' }),

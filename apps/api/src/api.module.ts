@@ -6,6 +6,7 @@ import { LatchkeyConfigModule } from '@latchkey/config';
 import { DirectorySyncHttpModule } from '@latchkey/directory-sync';
 import { JobsModule } from '@latchkey/jobs';
 import { MessagingModule } from '@latchkey/messaging';
+import { OffboardingHttpModule } from '@latchkey/offboarding';
 import { PersistenceModule } from '@latchkey/persistence';
 import { EventRelay } from './event-relay';
 import { ReadModelConsumers } from './read-model-consumers';
@@ -24,6 +25,7 @@ import { MetricsController } from './metrics/metrics.controller';
     TerminusModule,
     AppPasswordsHttpModule,
     DirectorySyncHttpModule,
+    OffboardingHttpModule,
   ],
   controllers: [HealthController, MetricsController, MeController],
   providers: [HttpMetrics, EventRelay, ReadModelConsumers],

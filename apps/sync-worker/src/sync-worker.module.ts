@@ -5,6 +5,7 @@ import { DirectoryModule } from '@latchkey/directory';
 import { DirectorySyncWorkerModule } from '@latchkey/directory-sync';
 import { JobsModule } from '@latchkey/jobs';
 import { MessagingModule } from '@latchkey/messaging';
+import { OffboardingWorkerModule } from '@latchkey/offboarding';
 import { PersistenceModule } from '@latchkey/persistence';
 import { HealthController } from './health.controller';
 
@@ -17,6 +18,7 @@ import { HealthController } from './health.controller';
     DirectoryModule,
     TerminusModule,
     DirectorySyncWorkerModule,
+    OffboardingWorkerModule,
   ],
   controllers: [HealthController],
 })

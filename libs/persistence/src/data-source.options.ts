@@ -5,6 +5,7 @@ import { CredentialReadModels1764000000001 } from './migrations/1764000000001-cr
 import { KafkaFedReadModels1764000000002 } from './migrations/1764000000002-kafka-fed-read-models';
 import { AccountSuspension1764000000003 } from './migrations/1764000000003-account-suspension';
 import { DirectoryConnections1764000000004 } from './migrations/1764000000004-directory-connections';
+import { Offboarding1764000000005 } from './migrations/1764000000005-offboarding';
 
 /** Every migration, in order. Listed explicitly so that a bundled build cannot miss one. */
 export const migrations = [
@@ -13,6 +14,7 @@ export const migrations = [
   KafkaFedReadModels1764000000002,
   AccountSuspension1764000000003,
   DirectoryConnections1764000000004,
+  Offboarding1764000000005,
 ];
 
 /** Schema changes go through migrations only; `synchronize` stays off everywhere. */

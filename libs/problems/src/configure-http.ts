@@ -31,6 +31,10 @@ export function configureHttp(app: NestExpressApplication): void {
     strict: true, // objects and arrays only
     inflate: false, // a compressed body could expand past the limit's intent; clients need not compress 16 kB
     type: (req: IncomingMessage) => JSON_MEDIA_TYPE.test(mediaType(req)),
+    // Signed webhooks are checked over the exact bytes received, not over a re-serialisation.
+    verify: (req: IncomingMessage, _res: ServerResponse, body: Buffer) => {
+      (req as IncomingMessage & { [RAW_BODY]?: Buffer })[RAW_BODY] = body;
+    },
   });
   app.use((error: unknown, req: IncomingMessage, res: ServerResponse, _next: (error?: unknown) => void) =>
     sendProblem(error, req, res),
@@ -38,6 +42,12 @@ export function configureHttp(app: NestExpressApplication): void {
   app.useGlobalFilters(new ProblemFilter());
   (app.getHttpServer() as Server).on('clientError', answerUnparsableRequest);
 }
+
+/**
+ * The bytes of a JSON body as received (at most JSON_BODY_LIMIT_BYTES) are kept on the request under
+ * this registered symbol, which no JSON member can name: `req[Symbol.for('latchkey.raw-body')]`.
+ */
+export const RAW_BODY = Symbol.for('latchkey.raw-body');
 
 /** Node's parser errors that have a more precise status than 400 (as Node's own answer has). */
 const PARSER_STATUSES: Record<string, [status: number, slug: string, title: string]> = {

@@ -1,3 +1,4 @@
+import { domainControllerIdentity, withDirectory } from '@latchkey/directory';
 import { Injectable } from '@nestjs/common';
 import { ValidationError } from '@latchkey/app-passwords';
 import { describeFailure } from '@latchkey/runtime';
@@ -5,7 +6,6 @@ import type { CommandContext } from '@latchkey/event-store';
 import { ChangeScheduler } from './change-scheduler';
 import { DirectoryConnectionsStore, type DirectoryConnection } from './directory-connections.store';
 import { DirectorySyncStreams } from './directory-sync.streams';
-import { domainControllerIdentity, withDirectory } from './ldap-session';
 
 export interface ConnectDirectoryInput extends Omit<DirectoryConnection, 'tenantId'> {
   usersOnlyUnder?: string;
@@ -29,6 +29,10 @@ export class ConnectDirectory {
   async execute(tenantId: string, input: ConnectDirectoryInput, context: CommandContext, now: Date) {
     try {
       await withDirectory(input, domainControllerIdentity, 5_000);
+      if (input.writeBindDn && input.writeBindPassword) {
+        const { writeBindDn: bindDn, writeBindPassword: bindPassword } = input;
+        await withDirectory({ ...input, bindDn, bindPassword }, domainControllerIdentity, 5_000);
+      }
     } catch (error) {
       // The directory's own words, which name no secret: unreachable, TLS refused, bind refused.
       throw new ValidationError(
@@ -38,6 +42,7 @@ export class ConnectDirectory {
       );
     }
     const { url, caPem, bindDn, bindPassword, baseDn, usersOnlyUnder, delayModel, deletionThreshold } = input;
+    const { writeBindDn, writeBindPassword } = input;
     const decision = await this.streams.execute(
       tenantId,
       {
@@ -47,7 +52,12 @@ export class ConnectDirectory {
       },
       context,
       now,
-      (tx) => this.store.save(tx, { tenantId, url, caPem, bindDn, bindPassword, baseDn }, now),
+      (tx) =>
+        this.store.save(
+          tx,
+          { tenantId, url, caPem, bindDn, bindPassword, baseDn, writeBindDn, writeBindPassword },
+          now,
+        ),
     );
     await this.scheduler.follow(tenantId, decision.appended, now);
     return decision.state;

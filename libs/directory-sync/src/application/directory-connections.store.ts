@@ -9,6 +9,9 @@ export interface DirectoryConnection {
   bindDn: string;
   bindPassword: string;
   baseDn: string;
+  /** An identity allowed to disable and delete users (HR offboarding writes to AD), if any. */
+  writeBindDn?: string;
+  writeBindPassword?: string;
 }
 
 /** The connections table: the only place a bind password is kept, sealed (see BindPasswordCipher). */
@@ -21,10 +24,11 @@ export class DirectoryConnectionsStore {
 
   async save(tx: EntityManager, connection: DirectoryConnection, now: Date): Promise<void> {
     await tx.query(
-      `INSERT INTO directory_connections (tenant_id, url, ca_pem, bind_dn, sealed_bind_password, base_dn, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO directory_connections (tenant_id, url, ca_pem, bind_dn, sealed_bind_password, base_dn, updated_at,
+         write_bind_dn, sealed_write_bind_password)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (tenant_id) DO UPDATE SET url = $2, ca_pem = $3, bind_dn = $4, sealed_bind_password = $5,
-         base_dn = $6, updated_at = $7`,
+         base_dn = $6, updated_at = $7, write_bind_dn = $8, sealed_write_bind_password = $9`,
       [
         connection.tenantId,
         connection.url,
@@ -33,13 +37,19 @@ export class DirectoryConnectionsStore {
         this.cipher.encrypt(connection.bindPassword, connection.tenantId),
         connection.baseDn,
         now,
+        connection.writeBindDn ?? null,
+        connection.writeBindDn && connection.writeBindPassword
+          ? this.cipher.encrypt(connection.writeBindPassword, writeContext(connection.tenantId))
+          : null,
       ],
     );
   }
 
   async find(tenantId: string): Promise<DirectoryConnection | undefined> {
     const [row] = await this.db.query(
-      `SELECT tenant_id, url, ca_pem, bind_dn, sealed_bind_password, base_dn FROM directory_connections
+      `SELECT tenant_id, url, ca_pem, bind_dn, sealed_bind_password, base_dn, write_bind_dn,
+         sealed_write_bind_password
+       FROM directory_connections
        WHERE tenant_id = $1`,
       [tenantId],
     );
@@ -51,6 +61,15 @@ export class DirectoryConnectionsStore {
       bindDn: row.bind_dn,
       bindPassword: this.cipher.decrypt(row.sealed_bind_password, row.tenant_id),
       baseDn: row.base_dn,
+      ...(row.write_bind_dn && row.sealed_write_bind_password
+        ? {
+            writeBindDn: row.write_bind_dn,
+            writeBindPassword: this.cipher.decrypt(
+              row.sealed_write_bind_password,
+              writeContext(row.tenant_id),
+            ),
+          }
+        : {}),
     };
   }
 
@@ -59,3 +78,6 @@ export class DirectoryConnectionsStore {
     return rows.map((r) => r.tenant_id);
   }
 }
+
+/** Sealed under another context than the read credential, so the two ciphertexts cannot be swapped. */
+const writeContext = (tenantId: string) => `write:${tenantId}`;

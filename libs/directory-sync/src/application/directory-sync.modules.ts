@@ -32,6 +32,7 @@ import { SyncPassRunner } from './sync-pass.runner';
   ],
   exports: [
     AppPasswordsModule,
+    BindPasswordCipher,
     BullModule,
     DirectorySyncStreams,
     DirectoryConnectionsStore,

@@ -25,22 +25,30 @@ import { DirectorySyncModule } from './directory-sync.modules';
 import { DirectorySyncStreams } from './directory-sync.streams';
 import { SYNC_REQUESTS_QUEUE, type SyncRequestJob } from './sync-requests';
 
-const connectSchema = z.strictObject({
-  url: z
-    .string()
-    .regex(/^ldaps:\/\/[^\s/]+(:\d{1,5})?\/?$/, 'must be ldaps://host[:port]: simple binds need TLS'),
-  caPem: z
-    .string()
-    .max(64 * 1024)
-    .includes('-----BEGIN CERTIFICATE-----'),
-  bindDn: z.string().min(1).max(1024),
-  /** Write-only: stored sealed, never returned. */
-  bindPassword: z.string().min(1).max(256),
-  baseDn: z.string().min(1).max(1024),
-  usersOnlyUnder: z.string().min(1).max(1024).optional(),
-  delayModel: z.record(z.string(), z.unknown()),
-  deletionThreshold: z.number().int().min(0).max(1_000_000).optional(),
-});
+const connectSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^ldaps:\/\/[^\s/]+(:\d{1,5})?\/?$/, 'must be ldaps://host[:port]: simple binds need TLS'),
+    caPem: z
+      .string()
+      .max(64 * 1024)
+      .includes('-----BEGIN CERTIFICATE-----'),
+    bindDn: z.string().min(1).max(1024),
+    /** Write-only: stored sealed, never returned. */
+    bindPassword: z.string().min(1).max(256),
+    baseDn: z.string().min(1).max(1024),
+    /** HR offboarding writes disables and deletes to AD with this identity (write-only password). */
+    writeBindDn: z.string().min(1).max(1024).optional(),
+    writeBindPassword: z.string().min(1).max(256).optional(),
+    usersOnlyUnder: z.string().min(1).max(1024).optional(),
+    delayModel: z.record(z.string(), z.unknown()),
+    deletionThreshold: z.number().int().min(0).max(1_000_000).optional(),
+  })
+  .refine((body) => (body.writeBindDn === undefined) === (body.writeBindPassword === undefined), {
+    message: 'writeBindDn and writeBindPassword come together',
+    path: ['writeBindPassword'],
+  });
 
 /** A tenant admin connects the on-premises directory and watches its sync (R8, B9, B10). */
 @ApiTags('directory')

@@ -60,7 +60,7 @@ describe('1,000 pending propagations survive Redis losing its jobs (real Postgre
           url: 'ldaps://dc.recovery.test',
           bindDn: 'CN=sync,DC=recovery,DC=test',
           baseDn: 'DC=recovery,DC=test',
-          delayModel: { kind: 'uniform', minMs: 5_000, maxMs: 15_000, seed: 7 },
+          delayModel: { kind: 'uniform', minMs: 5_000, maxMs: 20_000, seed: 7 },
         },
         metadata: { now },
       },

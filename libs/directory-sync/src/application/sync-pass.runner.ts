@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { readDirSyncPages, type DirectoryEntry } from '@latchkey/directory';
+import {
+  readDirSyncPages,
+  type DirectoryEntry,
+  domainControllerIdentity,
+  withDirectory,
+} from '@latchkey/directory';
 import { DataSource } from 'typeorm';
 import { guidFromBytes, type DirectoryEntryInput, type SyncTrigger } from '../domain';
 import { ChangeScheduler } from './change-scheduler';
 import { DirectoryConnectionsStore } from './directory-connections.store';
 import { DirectorySyncStreams } from './directory-sync.streams';
-import { domainControllerIdentity, withDirectory } from './ldap-session';
 
 export interface PassOutcome {
   passId: string;

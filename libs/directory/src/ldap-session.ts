@@ -1,12 +1,11 @@
 import { Client } from 'ldapts';
-import type { DirectoryConnection } from './directory-connections.store';
 
 /**
  * Binds to a tenant's directory over LDAPS, checking the server against the tenant's CA, runs
  * `work`, and always unbinds. Simple binds need TLS, as in real Active Directory.
  */
 export async function withDirectory<T>(
-  connection: Pick<DirectoryConnection, 'url' | 'caPem' | 'bindDn' | 'bindPassword'>,
+  connection: { url: string; caPem: string; bindDn: string; bindPassword: string },
   work: (client: Client) => Promise<T>,
   timeoutMs = 10_000,
 ): Promise<T> {
