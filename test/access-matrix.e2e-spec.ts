@@ -254,6 +254,13 @@ const routes: Route[] = [
     success: 200,
   },
   { method: 'GET', template: '/v1/me', path: () => '/v1/me', allowed: 'any role', success: 200 },
+  {
+    method: 'GET',
+    template: '/v1/users',
+    path: () => `/v1/users?username=${encodeURIComponent(a.self.username)}`,
+    allowed: ['tenant-admin'],
+    success: 200,
+  },
   // These tenants have no directory: an allowed caller reaches the route and is told so.
   {
     method: 'PUT',

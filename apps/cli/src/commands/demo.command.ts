@@ -67,7 +67,7 @@ export function demoCommand(): Command {
       if (!known) {
         await call('POST', '/v1/tenant', admin, { name: 'Demo', policy: { appPasswordsAllowed: true } });
         const alice = await call('POST', '/v1/users', admin, {
-          username: 'alice@latchkey.test',
+          username: 'alice@cloud.latchkey.test',
           mfa: 'enforced',
         });
         aliceId = String(alice.userId);
@@ -91,6 +91,6 @@ export function demoCommand(): Command {
         ].join('\n'),
         { mode: 0o600 },
       );
-      console.log(`demo tenant ${tenantId}: alice@latchkey.test (${aliceId}); tokens in ${envFile}`);
+      console.log(`demo tenant ${tenantId}: alice@cloud.latchkey.test (${aliceId}); tokens in ${envFile}`);
     });
 }

@@ -1,10 +1,12 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 
+/** One user by id, or (with `byUsername`) the tenant's live user of that name. */
 export class GetUser {
   constructor(
     readonly tenantId: string,
     readonly userId: string,
+    readonly byUsername?: string,
   ) {}
 }
 
@@ -24,11 +26,12 @@ export interface UserView {
 export class GetUserHandler implements IQueryHandler<GetUser, UserView | undefined> {
   constructor(private readonly db: DataSource) {}
 
-  async execute({ tenantId, userId }: GetUser): Promise<UserView | undefined> {
+  async execute({ tenantId, userId, byUsername }: GetUser): Promise<UserView | undefined> {
     const [row] = await this.db.query(
       `SELECT user_id, username, source, status, mfa, mfa_registered, requires_modern_auth, roles, stream_version
-       FROM accounts WHERE tenant_id = $1 AND user_id = $2`,
-      [tenantId, userId],
+       FROM accounts WHERE tenant_id = $1
+         AND ${byUsername === undefined ? 'user_id = $2' : "username = $2 AND status <> 'deleted'"}`,
+      [tenantId, byUsername ?? userId],
     );
     if (!row) return undefined;
     return {

@@ -10,19 +10,22 @@ import {
   ParseUUIDPipe,
   Post,
   Put,
+  Query,
 } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@latchkey/access';
-import { ZodBody } from '@latchkey/problems';
+import { ZodBody, ZodQuery } from '@latchkey/problems';
 import { z } from 'zod';
 import { ListAppPasswords, type AppPasswordSummary } from '../app-passwords/list-app-passwords';
+import { normaliseUsername } from '../domain';
 import { contextOf } from '../http/context';
 import { mfaStateSchema, modernAuthSchema, provisionUserSchema } from '../http/schemas';
 import { GetUser, type UserView } from './get-user';
 import { RunUserCommand, type UserCommandRequest } from './user-commands';
 
 const uuid = new ParseUUIDPipe();
+const findUserQuery = z.strictObject({ username: z.string().min(1).max(320) });
 
 /** A tenant admin manages the tenant's cloud-only users and any user's app passwords (R15, R16, R5, B6). */
 @ApiTags('users (admin)')
@@ -45,6 +48,20 @@ export class UsersController {
       data: { tenantId: principal.tenantId, userId, source: 'cloud', origin: 'admin', ...body },
     });
     return this.get(principal, userId);
+  }
+
+  /** A synced user's id is the sync's to choose: find the user by the name the directory gives. */
+  @Get()
+  async find(
+    @CurrentPrincipal() principal: Principal,
+    @Query(new ZodQuery(findUserQuery)) query: z.infer<typeof findUserQuery>,
+  ): Promise<UserView[]> {
+    const username = normaliseUsername(query.username);
+    if (!username) return [];
+    const user: UserView | undefined = await this.queries.execute(
+      new GetUser(principal.tenantId, '', username),
+    );
+    return user ? [user] : [];
   }
 
   @Get(':userId')
