@@ -1,2 +1,3 @@
 export { describeFailure, withTimeout } from './probe';
 export { exitCleanlyOnSignals } from './shutdown';
+export { RepeatingTask } from './repeating-task';

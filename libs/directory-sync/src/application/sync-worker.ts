@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { Clock } from '@latchkey/app-passwords';
 import { AppConfig } from '@latchkey/config';
-import { describeFailure } from '@latchkey/runtime';
+import { describeFailure, RepeatingTask } from '@latchkey/runtime';
 import type { Job } from 'bull';
 import { DataSource } from 'typeorm';
 import { ChangeApplier } from './change-applier';
@@ -27,31 +27,26 @@ import { SyncPassRunner } from './sync-pass.runner';
 @Injectable()
 export class SyncScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(SyncScheduler.name);
-  private timer?: NodeJS.Timeout;
-  private round?: Promise<void>;
+  private readonly task: RepeatingTask;
 
   constructor(
     private readonly db: DataSource,
-    private readonly config: AppConfig,
+    config: AppConfig,
     private readonly connections: DirectoryConnectionsStore,
     private readonly streams: DirectorySyncStreams,
     private readonly scheduler: ChangeScheduler,
     private readonly runner: SyncPassRunner,
     private readonly clock: Clock,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    const tick = () => {
-      this.round = this.syncAll().finally(() => {
-        this.timer = setTimeout(tick, this.config.sync.pollIntervalMs);
-      });
-    };
-    tick();
+  ) {
+    this.task = new RepeatingTask(() => this.syncAll(), config.sync.pollIntervalMs);
   }
 
-  async onModuleDestroy(): Promise<void> {
-    clearTimeout(this.timer);
-    await this.round;
+  onApplicationBootstrap(): void {
+    this.task.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.task.stop();
   }
 
   async syncAll(): Promise<void> {

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { Clock } from '@latchkey/app-passwords';
 import { AppConfig } from '@latchkey/config';
-import { describeFailure } from '@latchkey/runtime';
+import { describeFailure, RepeatingTask } from '@latchkey/runtime';
 import type { Job } from 'bull';
 import { OffboardingExecutor, type CarryOutOutcome } from './offboarding.executor';
 import { OffboardingModule } from './offboarding.module';
@@ -41,27 +41,22 @@ export class CarryOutOffboardingProcessor {
 @Injectable()
 export class OffboardingReconciler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(OffboardingReconciler.name);
-  private timer?: NodeJS.Timeout;
-  private round?: Promise<unknown>;
+  private readonly task: RepeatingTask;
 
   constructor(
     private readonly scheduler: OffboardingScheduler,
-    private readonly config: AppConfig,
+    config: AppConfig,
     private readonly clock: Clock,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    const tick = () => {
-      this.round = this.reconcile().finally(() => {
-        this.timer = setTimeout(tick, this.config.sync.pollIntervalMs);
-      });
-    };
-    tick();
+  ) {
+    this.task = new RepeatingTask(() => this.reconcile(), config.sync.pollIntervalMs);
   }
 
-  async onModuleDestroy(): Promise<void> {
-    clearTimeout(this.timer);
-    await this.round;
+  onApplicationBootstrap(): void {
+    this.task.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.task.stop();
   }
 
   async reconcile(): Promise<number> {
