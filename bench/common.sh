@@ -1,0 +1,29 @@
+# Sourced by bench/*.sh: the environment every bench runs in. The bench's own database, Kafka topic,
+# consumer-group and Redis prefixes keep it apart from the development and test data; set any of
+# them (or BENCH_* from bench/lib/settings.ts) in the environment to change them.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export POSTGRES_DB="${POSTGRES_DB_BENCH:-latchkey_bench}"
+export KAFKA_EVENTS_TOPIC="${BENCH_KAFKA_TOPIC:-latchkey.bench.events}"
+export KAFKA_CLIENT_ID="${BENCH_KAFKA_CLIENT_ID:-latchkey-bench}"
+export REDIS_PREFIX="${BENCH_REDIS_PREFIX:-latchkey-bench}"
+source scripts/node-env.sh
+source stack/lib.sh # the configuration: the environment, then .env, then .env.example
+
+# TypeScript straight from source with the repository's toolchain: ts-node (transpile only; `npm run
+# typecheck` checks bench/ too) and tsconfig-paths for the @latchkey/* aliases.
+export TS_NODE_TRANSPILE_ONLY=1
+export TS_NODE_PROJECT="$ROOT/tsconfig.json"
+BENCH_NODE_ARGS=(-r ts-node/register -r tsconfig-paths/register)
+
+bench_prepare() {
+  ensure_node_modules
+  command -v wrk >/dev/null || apt_install wrk || { echo "[bench] wrk is needed (apt-get install wrk)" >&2; exit 1; }
+  # BENCH_SKIP_STACK=1: the services are managed elsewhere (say, a bench run from a copy of the tree).
+  [ "${BENCH_SKIP_STACK:-0}" = 1 ] || bash stack/stack.sh up postgres redis kafka >&2
+  if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+    echo "[bench] building the apps (BENCH_SKIP_BUILD=1 to use dist/ as it is)" >&2
+    npm run --silent build >&2
+  fi
+  node dist/apps/cli/src/main.js migrate >&2
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# bench/verify: legacy verification throughput and latency of the real API beside a bare node:http + pg
+# baseline, in one run. Figures on stdout, one per line; progress on stderr. See bench/README.md.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_prepare
+exec node "${BENCH_NODE_ARGS[@]}" bench/verify.ts
