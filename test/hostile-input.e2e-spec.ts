@@ -710,11 +710,18 @@ for (const [name, query] of [
   }));
 }
 
+// Finding a user by name needs the name.
+add('GET /v1/users without a username', 400, BAD, (f) => ({ path: '/v1/users', token: f.a.admin }));
+add('GET /v1/users with an unknown parameter', 400, BAD, (f) => ({
+  path: '/v1/users?username=a%40b.test&admin=1',
+  token: f.a.admin,
+}));
+
 // ---- Methods and routes that do not exist ----
 for (const [method, path] of [
   ['PUT', '/v1/tenant'],
   ['DELETE', '/v1/tenant'],
-  ['GET', '/v1/users'],
+  ['PUT', '/v1/users'],
   ['GET', '/v1/sign-ins/verify'],
   ['POST', '/v1/me/app-passwords/all'],
 ]) {
