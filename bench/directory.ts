@@ -24,7 +24,7 @@ import { Attribute, Change, Client } from 'ldapts';
 import { DataSource } from 'typeorm';
 import { RunTenantCommand } from '@latchkey/app-passwords';
 import { LatchkeyConfigModule } from '@latchkey/config';
-import { readDirSyncPages, withDirectory } from '@latchkey/directory';
+import { readDirSyncPages, withDirectory, SYNC_ATTRIBUTES } from '@latchkey/directory';
 import {
   ChangeScheduler,
   ConnectDirectory,
@@ -56,17 +56,6 @@ const LDAP_URL = 'ldaps://127.0.0.1:636';
 const CA_FILE = resolve(ROOT, env('LDAP_CA_FILE'));
 const CA = readFileSync(CA_FILE, 'utf8');
 const BARS = { firstSyncS: 60, deltaS: 2 };
-/** Same attributes as the sync worker asks for (libs/directory/src/dirsync.reader.ts). */
-const SYNC_ATTRIBUTES = [
-  'objectGUID',
-  'objectClass',
-  'userAccountControl',
-  'userPrincipalName',
-  'sAMAccountName',
-  'displayName',
-  'isDeleted',
-  'whenChanged',
-];
 
 const log = (message: string) => process.stderr.write(`[bench:directory] ${message}\n`);
 const figure = (name: string, value: number, decimals: number) =>
