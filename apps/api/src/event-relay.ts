@@ -36,11 +36,14 @@ export class EventRelay implements OnApplicationBootstrap, BeforeApplicationShut
     this.relay = new OutboxRelay(db, kafka, publicView, { topic: config.kafka.eventsTopic });
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.ensureTopic().catch((error: unknown) =>
-      this.logger.warn(`could not check topic ${this.config.kafka.eventsTopic} yet: ${String(error)}`),
-    );
-    this.relay.start();
+  onApplicationBootstrap(): void {
+    // In the background: with Kafka away the API must still start and serve (and say 503 on /health);
+    // the relay backs off until the broker answers.
+    void this.ensureTopic()
+      .catch((error: unknown) =>
+        this.logger.warn(`could not check topic ${this.config.kafka.eventsTopic} yet: ${String(error)}`),
+      )
+      .finally(() => this.relay.start());
   }
 
   async beforeApplicationShutdown(): Promise<void> {

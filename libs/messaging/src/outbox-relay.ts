@@ -16,6 +16,8 @@ export interface OutboxRelayOptions {
   maxBackoffMs?: number;
 }
 
+const MAX_BATCH_BYTES = 512 * 1024;
+
 // Any constant shared by every relay: the holder of this session lock is the one active relay.
 const RELAY_LOCK = 7_406_245_002;
 
@@ -126,16 +128,22 @@ export class OutboxRelay {
     if (rows.length === 0) return 0;
 
     const producer = await this.connectedProducer();
-    const events = rows.map(toEnvelope);
-    await producer.send({
-      topic: this.options.topic,
-      acks: -1,
-      messages: events.map((event) => toCloudEventMessage(event, this.publicView(event))),
-    });
+    // Kafka refuses a request over its size limit (1 MB by default): send at most MAX_BATCH_BYTES of
+    // values at once, and always at least one event, so a few large events cannot stall the relay.
+    const messages = [];
+    let bytes = 0;
+    for (const row of rows) {
+      const event = toEnvelope(row);
+      const message = toCloudEventMessage(event, this.publicView(event));
+      bytes += Buffer.byteLength(String(message.value));
+      if (messages.length > 0 && bytes > MAX_BATCH_BYTES) break;
+      messages.push(message);
+    }
+    await producer.send({ topic: this.options.topic, acks: -1, messages });
     await runner.query(`UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [
-      rows.map((r) => r.outbox_seq),
+      rows.slice(0, messages.length).map((r) => r.outbox_seq),
     ]);
-    return rows.length;
+    return messages.length;
   }
 
   private async connectedProducer(): Promise<Producer> {
