@@ -20,7 +20,16 @@ bench_prepare() {
   ensure_node_modules
   command -v wrk >/dev/null || apt_install wrk || { echo "[bench] wrk is needed (apt-get install wrk)" >&2; exit 1; }
   # BENCH_SKIP_STACK=1: the services are managed elsewhere (say, a bench run from a copy of the tree).
-  [ "${BENCH_SKIP_STACK:-0}" = 1 ] || bash stack/stack.sh up postgres redis kafka >&2
+  # Otherwise leave the stack as found (as npm test does): stop afterwards only what this run started.
+  if [ "${BENCH_SKIP_STACK:-0}" != 1 ]; then
+    BENCH_STARTED=()
+    local s
+    for s in postgres redis kafka; do bash stack/stack.sh status "$s" >/dev/null 2>&1 || BENCH_STARTED+=("$s"); done
+    bash stack/stack.sh up postgres redis kafka >&2
+    if [ ${#BENCH_STARTED[@]} -gt 0 ]; then
+      trap 'echo "[bench] stopping what this run started: ${BENCH_STARTED[*]}" >&2; bash stack/stack.sh down "${BENCH_STARTED[@]}" >&2' EXIT
+    fi
+  fi
   if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
     echo "[bench] building the apps (BENCH_SKIP_BUILD=1 to use dist/ as it is)" >&2
     npm run --silent build >&2

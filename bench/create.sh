@@ -4,4 +4,4 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 bench_prepare
-exec node "${BENCH_NODE_ARGS[@]}" bench/create.ts
+node "${BENCH_NODE_ARGS[@]}" bench/create.ts # not exec: the EXIT trap stops what bench_prepare started
