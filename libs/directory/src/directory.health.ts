@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '@latchkey/config';
 import { describeFailure, withTimeout } from '@latchkey/runtime';
-import { createDirectoryClient } from './directory.client';
+import { withDirectory } from './ldap-session';
 
 /** Up when the directory accepts the service account's bind over LDAPS. */
 @Injectable()
@@ -14,16 +16,16 @@ export class DirectoryHealthIndicator {
 
   async check(key = 'directory', timeoutMs = 3_000) {
     const indicator = this.health.check(key);
-    const { directory } = this.config;
-    let client: ReturnType<typeof createDirectoryClient> | undefined;
+    const { url, caFile, bindDn, bindPassword } = this.config.directory;
     try {
-      client = createDirectoryClient(directory, timeoutMs);
-      await withTimeout(client.bind(directory.bindDn, directory.bindPassword), timeoutMs);
+      const caPem = readFileSync(resolve(caFile), 'utf8');
+      await withTimeout(
+        withDirectory({ url, caPem, bindDn, bindPassword }, async () => undefined, timeoutMs),
+        timeoutMs,
+      );
       return indicator.up();
     } catch (error) {
       return indicator.down({ message: describeFailure(error) });
-    } finally {
-      await client?.unbind().catch(() => undefined);
     }
   }
 }

@@ -1,4 +1,3 @@
-export { createDirectoryClient, type DirectoryConnection } from './directory.client';
 export { DirectoryHealthIndicator } from './directory.health';
 export { DirectoryModule } from './directory.module';
 export { BindPasswordCipher } from './bind-password.cipher';

@@ -70,7 +70,8 @@ export class PostgresEventStore {
     const { streamId, events } = request;
     if (events.length === 0) return [];
     try {
-      return await this.db.transaction('READ COMMITTED', async (tx) => {
+      // PostgreSQL's default READ COMMITTED; naming it would cost a SET TRANSACTION round trip per append.
+      return await this.db.transaction(async (tx) => {
         const newVersion = await this.advanceStream(tx, request);
         const stored = await this.insertEvents(tx, request, newVersion - events.length);
         await tx.query(`INSERT INTO outbox (event_seq) SELECT unnest($1::bigint[])`, [

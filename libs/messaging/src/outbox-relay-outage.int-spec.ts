@@ -1,19 +1,12 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { PostgresEventStore, type EventEnvelope } from '@latchkey/event-store';
 import { dataSourceOptions, migrate } from '@latchkey/persistence';
 import { Kafka, logLevel } from 'kafkajs';
 import { DataSource } from 'typeorm';
+import { stack } from '../../../test/stack';
 import { integrationConfig } from '../../../test/integration-config';
 import { fromCloudEventMessage } from './cloud-event';
 import { OutboxRelay } from './outbox-relay';
-
-const stack = (...args: string[]) =>
-  execFileSync('bash', [join(__dirname, '../../../stack/stack.sh'), ...args], {
-    stdio: 'pipe',
-    timeout: 120_000,
-  });
 
 /** Fault: the broker goes away while commands keep appending. Nothing may be lost or reordered. */
 describe('OutboxRelay across a Kafka outage (real broker stopped and started)', () => {

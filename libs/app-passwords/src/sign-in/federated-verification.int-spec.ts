@@ -1,22 +1,15 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { CommandBus } from '@nestjs/cqrs';
 import { Test } from '@nestjs/testing';
 import { LatchkeyConfigModule } from '@latchkey/config';
 import { migrate, PersistenceModule } from '@latchkey/persistence';
+import { stack } from '../../../../test/stack';
 import { integrationConfig } from '../../../../test/integration-config';
 import { AppPasswordsModule } from '../app-passwords.module';
 import { CreateAppPasswordCommand, type CreatedAppPassword } from '../app-passwords/create-app-password';
 import { RunTenantCommand } from '../tenants/tenant-commands';
 import { RunUserCommand } from '../users/user-commands';
 import { VerifySignIn, type SignInVerdict } from './verify-sign-in.command';
-
-const stack = (...args: string[]) =>
-  execFileSync('bash', [join(__dirname, '../../../../stack/stack.sh'), ...args], {
-    stdio: 'pipe',
-    timeout: 120_000,
-  });
 
 /** R7: verification never contacts the on-premises directory, so it works while the directory is down. */
 describe('R7: federated users’ app passwords are verified here, bypassing federation', () => {

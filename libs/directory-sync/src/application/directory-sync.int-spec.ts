@@ -1,7 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { getQueueToken } from '@nestjs/bull';
 import type { INestApplication } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
@@ -20,6 +19,7 @@ import { LatchkeyConfigModule } from '@latchkey/config';
 import { JobsModule } from '@latchkey/jobs';
 import { migrate, PersistenceModule } from '@latchkey/persistence';
 import { DataSource } from 'typeorm';
+import { stack } from '../../../../test/stack';
 import { integrationConfig } from '../../../../test/integration-config';
 import { pendingChanges } from '../domain';
 import { DIRECTORY_CHANGES_QUEUE } from './change-scheduler';
@@ -28,8 +28,6 @@ import { DirectorySyncStreams } from './directory-sync.streams';
 import { DirectorySyncWorkerModule, SyncScheduler } from './sync-worker';
 
 const root = resolve(__dirname, '../../../..');
-const stack = (...args: string[]) =>
-  execFileSync('bash', [join(root, 'stack/stack.sh'), ...args], { stdio: 'pipe', timeout: 120_000 });
 const env = (name: string) => {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set`);
