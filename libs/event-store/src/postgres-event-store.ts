@@ -67,84 +67,28 @@ export class PostgresEventStore {
   constructor(private readonly db: DataSource) {}
 
   async append(request: AppendRequest): Promise<EventEnvelope[]> {
-    const { streamId, events } = request;
+    const { streamId, events, expectedVersion, inline } = request;
     if (events.length === 0) return [];
+    const [sql, parameters] = appendStatement(request);
     try {
-      // PostgreSQL's default READ COMMITTED; naming it would cost a SET TRANSACTION round trip per append.
-      return await this.db.transaction(async (tx) => {
-        const newVersion = await this.advanceStream(tx, request);
-        const stored = await this.insertEvents(tx, request, newVersion - events.length);
-        await tx.query(`INSERT INTO outbox (event_seq) SELECT unnest($1::bigint[])`, [
-          stored.map((e) => e.seq.toString()),
-        ]);
-        await request.inline?.(tx, stored);
-        return stored;
-      });
+      // One statement moves the stream, inserts the events and their outbox rows: atomic on its own,
+      // so an append without inline projections is one round trip. With them, one transaction
+      // (PostgreSQL's default READ COMMITTED; naming it would cost a SET TRANSACTION round trip).
+      const rows: EventRow[] = inline
+        ? await this.db.transaction(async (tx) => {
+            const stored: EventRow[] = await tx.query(sql, parameters);
+            if (stored.length > 0) await inline(tx, stored.map(toEnvelope));
+            return stored;
+          })
+        : await this.db.query(sql, parameters);
+      // The stream did not move (its version was not the one expected): nothing was written.
+      if (rows.length === 0) throw new ConcurrencyError(streamId, expectedVersion);
+      return rows.map(toEnvelope);
     } catch (error) {
       // Two writers that saw the same version both try to insert (stream_id, version): one loses.
-      if (isUniqueViolation(error)) throw new ConcurrencyError(streamId, request.expectedVersion);
+      if (isUniqueViolation(error)) throw new ConcurrencyError(streamId, expectedVersion);
       throw error;
     }
-  }
-
-  /** Moves the stream's version forward, or throws ConcurrencyError; returns the new version. */
-  private async advanceStream(tx: EntityManager, request: AppendRequest): Promise<number> {
-    const { streamId, streamType, expectedVersion, events, context } = request;
-    const n = events.length;
-    if (expectedVersion === 0) {
-      const [row] = await tx.query(
-        `INSERT INTO streams (id, type, tenant_id, version) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO NOTHING RETURNING version`,
-        [streamId, streamType, context.tenantId, n],
-      );
-      if (!row) throw new ConcurrencyError(streamId, expectedVersion);
-      return row.version;
-    }
-    if (expectedVersion === 'any') {
-      const [row] = await tx.query(
-        `INSERT INTO streams (id, type, tenant_id, version) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO UPDATE SET version = streams.version + $4, updated_at = now()
-         RETURNING version`,
-        [streamId, streamType, context.tenantId, n],
-      );
-      return row.version;
-    }
-    const [rows] = await tx.query(
-      `UPDATE streams SET version = version + $3, updated_at = now()
-       WHERE id = $1 AND version = $2 RETURNING version`,
-      [streamId, expectedVersion, n],
-    );
-    const row = Array.isArray(rows) ? rows[0] : undefined;
-    if (!row) throw new ConcurrencyError(streamId, expectedVersion);
-    return row.version;
-  }
-
-  private async insertEvents(tx: EntityManager, request: AppendRequest, fromVersion: number) {
-    const { streamId, events, context } = request;
-    const rows: EventRow[] = await tx.query(
-      `INSERT INTO events (id, stream_id, version, type, schema_version, tenant_id, actor, causation_id,
-         correlation_id, data, occurred_at)
-       SELECT id, $1, version, type, schema_version, $2, $3, $4, $5, data, coalesce(occurred_at, $6)
-       FROM unnest($7::uuid[], $8::int[], $9::text[], $10::int[], $11::jsonb[], $12::timestamptz[])
-         AS e(id, version, type, schema_version, data, occurred_at)
-       ORDER BY version
-       RETURNING ${eventColumns()}`,
-      [
-        streamId,
-        context.tenantId,
-        JSON.stringify(context.actor),
-        context.causationId ?? null,
-        context.correlationId ?? null,
-        context.occurredAt,
-        events.map(() => randomUUID()),
-        events.map((_, i) => fromVersion + i + 1),
-        events.map((e) => e.type),
-        events.map((e) => e.schemaVersion ?? 1),
-        events.map((e) => JSON.stringify(e.data)),
-        events.map((e) => e.occurredAt ?? null),
-      ],
-    );
-    return rows.map(toEnvelope);
   }
 
   async readStream(streamId: string, afterVersion = 0): Promise<EventEnvelope[]> {
@@ -199,4 +143,54 @@ function isUniqueViolation(error: unknown): boolean {
     driverError?.code === '23505' &&
     ['events_stream_version', 'streams_pkey'].includes(driverError.constraint ?? '')
   );
+}
+
+/**
+ * The append as one statement. `moved` advances the stream as the expected version allows and
+ * returns its new version, or no row (a version clash, or a stream that already exists when a new
+ * one was expected); the events are numbered from it, so without a row nothing is inserted.
+ */
+function appendStatement(request: AppendRequest): [string, unknown[]] {
+  const { streamId, streamType, expectedVersion, events, context } = request;
+  const moved =
+    expectedVersion === 0
+      ? `INSERT INTO streams (id, type, tenant_id, version) VALUES ($1, $13, $2, $12)
+         ON CONFLICT (id) DO NOTHING RETURNING version`
+      : expectedVersion === 'any'
+        ? `INSERT INTO streams (id, type, tenant_id, version) VALUES ($1, $13, $2, $12)
+           ON CONFLICT (id) DO UPDATE SET version = streams.version + $12, updated_at = now()
+           RETURNING version`
+        : `UPDATE streams SET version = version + $12, updated_at = now()
+           WHERE id = $1 AND version = $13 RETURNING version`;
+  const sql = `
+    WITH moved AS (${moved}),
+    stored AS (
+      INSERT INTO events (id, stream_id, version, type, schema_version, tenant_id, actor, causation_id,
+        correlation_id, data, occurred_at)
+      SELECT e.id, $1, moved.version - $12 + e.ordinal::int, e.type, e.schema_version, $2, $3, $4, $5,
+        e.data, coalesce(e.occurred_at, $6)
+      FROM moved,
+        unnest($7::uuid[], $8::text[], $9::int[], $10::jsonb[], $11::timestamptz[])
+          WITH ORDINALITY AS e(id, type, schema_version, data, occurred_at, ordinal)
+      ORDER BY e.ordinal
+      RETURNING ${eventColumns()}),
+    queued AS (INSERT INTO outbox (event_seq) SELECT seq FROM stored ORDER BY seq)
+    SELECT * FROM stored ORDER BY version`;
+  const parameters: unknown[] = [
+    streamId,
+    context.tenantId,
+    JSON.stringify(context.actor),
+    context.causationId ?? null,
+    context.correlationId ?? null,
+    context.occurredAt,
+    events.map(() => randomUUID()),
+    events.map((e) => e.type),
+    events.map((e) => e.schemaVersion ?? 1),
+    events.map((e) => JSON.stringify(e.data)),
+    events.map((e) => e.occurredAt ?? null),
+    events.length,
+    // $13: the stream's type where the statement may create it, else the version it must have.
+    typeof expectedVersion === 'number' && expectedVersion !== 0 ? expectedVersion : streamType,
+  ];
+  return [sql, parameters];
 }
