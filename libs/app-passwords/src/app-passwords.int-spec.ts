@@ -10,6 +10,7 @@ import { CreateAppPasswordCommand, type CreatedAppPassword } from './app-passwor
 import { ListAppPasswords, type AppPasswordSummary } from './app-passwords/list-app-passwords';
 import { DomainError } from './domain';
 import type { CommandContext } from './infrastructure/event-sourced-streams';
+import { signInStreamIds } from './infrastructure/sign-in-recorder';
 import { ReportLeak } from './leak-reports/report-leak';
 import { VerifySignIn, type SignInVerdict } from './sign-in/verify-sign-in.command';
 import { RunTenantCommand } from './tenants/tenant-commands';
@@ -147,9 +148,10 @@ describe('app passwords (real PostgreSQL)', () => {
       rule: null,
     });
 
-    const recorded = await db.query(`SELECT type, data FROM events WHERE stream_id = $1 ORDER BY version`, [
-      `sign-ins-${tenantId}`,
-    ]);
+    const recorded = await db.query(
+      `SELECT type, data FROM events WHERE stream_id = ANY($1::text[]) ORDER BY seq`,
+      [signInStreamIds(tenantId)],
+    );
     expect(recorded.map((e: { type: string }) => e.type)).toEqual([
       'LegacySignInSucceeded',
       'LegacySignInSucceeded',
@@ -159,6 +161,44 @@ describe('app passwords (real PostgreSQL)', () => {
     expect(JSON.stringify(recorded)).not.toContain(created.password.replace(/ /g, ''));
     const [list] = (await queries.execute(new ListAppPasswords(tenantId, userId))) as AppPasswordSummary[];
     expect(list.lastUsed).toMatchObject({ clientIp: '192.0.2.10', protocol: 'IMAP' });
+  });
+
+  it('R9, B7: 300 simultaneous attempts are each recorded once, across the lanes, and last use counts them all', async () => {
+    const tenantId = await tenantWith();
+    const { userId, username } = await mfaUser(tenantId);
+    const created = await create(tenantId, userId, 'Busy printer');
+    const verdicts = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        i % 3 === 2
+          ? verify(tenantId, `nobody-${i}@contoso.test`, created.password)
+          : verify(tenantId, username, created.password),
+      ),
+    );
+    expect(verdicts.filter((v) => v.allowed)).toHaveLength(200);
+
+    // Every attempt answered is already recorded: no wait, no polling.
+    const recorded: { stream_id: string; type: string; username: string }[] = await db.query(
+      `SELECT stream_id, type, data ->> 'username' AS username FROM events
+       WHERE stream_id = ANY($1::text[]) ORDER BY seq`,
+      [signInStreamIds(tenantId)],
+    );
+    expect(recorded.filter((e) => e.type === 'LegacySignInSucceeded')).toHaveLength(200);
+    const refusedNames = recorded.filter((e) => e.type === 'LegacySignInFailed').map((e) => e.username);
+    expect(new Set(refusedNames).size).toBe(100);
+    // Concurrent commits were in flight: more than one lane holds this tenant's attempts.
+    expect(new Set(recorded.map((e) => e.stream_id)).size).toBeGreaterThan(1);
+    // Each lane is a gap-free stream, and its outbox rows match its events one to one.
+    const lanes: { version: number; events: number; queued: number }[] = await db.query(
+      `SELECT s.version, count(e.seq)::int AS events, count(o.seq)::int AS queued
+       FROM streams s JOIN events e ON e.stream_id = s.id LEFT JOIN outbox o ON o.event_seq = e.seq
+       WHERE s.id = ANY($1::text[]) GROUP BY s.id, s.version`,
+      [signInStreamIds(tenantId)],
+    );
+    expect(lanes.every((lane) => lane.version === lane.events && lane.events === lane.queued)).toBe(true);
+    const [{ uses }] = await db.query(`SELECT uses::int FROM credential_usage WHERE app_password_id = $1`, [
+      created.appPasswordId,
+    ]);
+    expect(uses).toBe(200);
   });
 
   it('R3: 50 simultaneous creations against the limit of 40 leave exactly 40', async () => {

@@ -23,7 +23,16 @@ export const SIGN_IN_EVENT_TYPES = {
   allowed: 'LegacySignInSucceeded',
   refused: 'LegacySignInFailed',
 } as const;
-export const signInStreamId = (tenantId: string) => `sign-ins-${tenantId}`;
+
+/**
+ * A tenant's attempts are recorded on SIGN_IN_LANES streams, `sign-ins-<tenant>-<lane>`, so that
+ * that many group commits can be in flight at once: each stream's version is one row, which a
+ * commit holds until it ends. Their order across lanes is the events' global sequence.
+ */
+export const SIGN_IN_LANES = 4;
+export const signInStreamId = (tenantId: string, lane: number) => `sign-ins-${tenantId}-${lane}`;
+export const signInStreamIds = (tenantId: string): string[] =>
+  Array.from({ length: SIGN_IN_LANES }, (_, lane) => signInStreamId(tenantId, lane));
 
 interface Pending {
   record: SignInAttemptRecord;
@@ -35,43 +44,52 @@ const MAX_BATCH = 500;
 
 /**
  * Records sign-in attempts with group commit: an attempt's promise resolves once its event is
- * durable, but attempts that arrive while a commit is in flight share the next one. Under load a
- * verification then costs a fraction of a transaction, while none is answered before it is
- * recorded (R9: on premises nothing logs app-password use, so this is the only record).
+ * durable, but attempts that arrive while every lane has a commit in flight share the next one.
+ * Under load a verification then costs a fraction of a transaction, while none is answered before
+ * it is recorded (R9: on premises nothing logs app-password use, so this is the only record).
  * Last use (B7) rides on the same transaction, so verification itself never writes per request.
  */
 @Injectable()
 export class SignInRecorder implements OnModuleDestroy {
   private readonly logger = new Logger(SignInRecorder.name);
-  private queue: Pending[] = [];
-  private flushing?: Promise<void>;
+  private readonly queue: Pending[] = [];
+  private readonly idleLanes = Array.from({ length: SIGN_IN_LANES }, (_, lane) => lane);
+  private readonly draining = new Set<Promise<void>>();
 
   constructor(private readonly store: PostgresEventStore) {}
 
   record(record: SignInAttemptRecord): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
-      this.flushing ??= this.drain().finally(() => (this.flushing = undefined));
+      const lane = this.idleLanes.pop();
+      if (lane === undefined) return; // every lane is busy: the first to finish takes it
+      const draining = this.drain(lane).finally(() => this.draining.delete(draining));
+      this.draining.add(draining);
     });
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      const byTenant = new Map<string, Pending[]>();
-      for (const pending of batch) {
-        const list = byTenant.get(pending.record.tenantId) ?? [];
-        list.push(pending);
-        byTenant.set(pending.record.tenantId, list);
+  private async drain(lane: number): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        const byTenant = new Map<string, Pending[]>();
+        for (const pending of batch) {
+          const list = byTenant.get(pending.record.tenantId) ?? [];
+          list.push(pending);
+          byTenant.set(pending.record.tenantId, list);
+        }
+        await Promise.all([...byTenant].map(([tenantId, pendings]) => this.commit(tenantId, lane, pendings)));
       }
-      await Promise.all([...byTenant].map(([tenantId, pendings]) => this.commit(tenantId, pendings)));
+    } finally {
+      // In the same turn as the loop's last check: an attempt queued after it finds this lane idle.
+      this.idleLanes.push(lane);
     }
   }
 
-  private async commit(tenantId: string, pendings: Pending[]): Promise<void> {
+  private async commit(tenantId: string, lane: number, pendings: Pending[]): Promise<void> {
     try {
       await this.store.append({
-        streamId: signInStreamId(tenantId),
+        streamId: signInStreamId(tenantId, lane),
         streamType: 'sign-ins',
         expectedVersion: 'any',
         events: pendings.map(({ record }) => ({
@@ -100,7 +118,7 @@ export class SignInRecorder implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.flushing;
+    while (this.draining.size > 0) await Promise.all(this.draining);
   }
 }
 
@@ -130,9 +148,11 @@ async function recordLastUse(tx: EntityManager, events: readonly EventEnvelope[]
   }
   if (latest.size === 0) return;
   const rows = [...latest];
+  // In key order: two lanes upserting the same credentials lock them in one order, never a deadlock.
   await tx.query(
     `INSERT INTO credential_usage (app_password_id, last_used_at, last_ip, last_protocol, uses)
      SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[])
+       ORDER BY 1
      ON CONFLICT (app_password_id) DO UPDATE SET
        uses = credential_usage.uses + EXCLUDED.uses,
        last_used_at = GREATEST(credential_usage.last_used_at, EXCLUDED.last_used_at),

@@ -5,6 +5,7 @@ import { dataSourceOptions, migrate } from '@latchkey/persistence';
 import { Kafka, logLevel } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { integrationConfig } from '../../../../test/integration-config';
+import { signInStreamId } from '../infrastructure/sign-in-recorder';
 import { signInActivityProjection } from './sign-in-activity.projection';
 
 describe('sign-in activity, a read model fed from Kafka (real PostgreSQL and broker)', () => {
@@ -25,7 +26,7 @@ describe('sign-in activity, a read model fed from Kafka (real PostgreSQL and bro
   const attempt = (tenantId: string, version: number, allowed: boolean, reason?: string): EventEnvelope => ({
     seq: BigInt(version),
     id: randomUUID(),
-    streamId: `sign-ins-${tenantId}`,
+    streamId: signInStreamId(tenantId, 0),
     version,
     type: allowed ? 'LegacySignInSucceeded' : 'LegacySignInFailed',
     schemaVersion: 1,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Clock, NotFoundError } from '@latchkey/app-passwords';
+import { Clock, NotFoundError, signInStreamIds } from '@latchkey/app-passwords';
 import { directorySyncStreamId, exposure, type SignInRecord } from '@latchkey/directory-sync';
 import { DataSource } from 'typeorm';
 import type { OffboardingEvent } from '../domain/offboarding';
@@ -140,10 +140,10 @@ export class OffboardingTimeline {
       data: { appPasswordId: string | null; clientIp: string; protocol: string; attemptedAt: string };
     }[] = await this.db.query(
       `SELECT data FROM events
-         WHERE stream_id = $1 AND type = 'LegacySignInSucceeded' AND data ->> 'userId' = $2
+         WHERE stream_id = ANY($1::text[]) AND type = 'LegacySignInSucceeded' AND data ->> 'userId' = $2
            AND occurred_at >= $3 AND occurred_at <= $4
          ORDER BY seq LIMIT 10000`,
-      [`sign-ins-${tenantId}`, userId, from, until],
+      [signInStreamIds(tenantId), userId, from, until],
     );
     return rows.map(({ data }) => ({
       at: new Date(data.attemptedAt),
