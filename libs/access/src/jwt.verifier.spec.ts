@@ -127,3 +127,54 @@ describe('JwtVerifier', () => {
     expect(() => JwtVerifier.fromPublicKeyPem(p384, options)).toThrow(/P-256/);
   });
 });
+
+describe('JwtVerifier: tokens it has verified', () => {
+  let clock = Date.now();
+  const cached = (limits = { capacity: 2, maxAgeMs: 60_000 }) =>
+    new JwtVerifier(ecPair.publicKey, ['ES256'], { ...options, cache: limits, now: () => clock });
+  beforeEach(() => (clock = Date.now()));
+
+  it('refuses a verified token once it expires, even though it was verified before', async () => {
+    const verifier = cached();
+    const exp = now() + 5;
+    const token = await sign(claims({ exp }));
+    await expect(verifier.verify(token)).resolves.toBeDefined();
+    clock = (exp + 30) * 1000 - 1; // the last millisecond of the 30 s clock tolerance
+    await expect(verifier.verify(token)).resolves.toBeDefined();
+    clock += 1;
+    await expect(verifier.verify(token)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('refuses a verified token once it is older than a day, whatever its exp says', async () => {
+    const verifier = cached({ capacity: 2, maxAgeMs: 48 * 3600_000 });
+    const iat = now();
+    const token = await sign(claims({ iat, exp: iat + 48 * 3600 }));
+    await expect(verifier.verify(token)).resolves.toBeDefined();
+    clock = (iat + 24 * 3600 + 30) * 1000 - 1;
+    await expect(verifier.verify(token)).resolves.toBeDefined();
+    clock = (iat + 24 * 3600 + 31) * 1000;
+    await expect(verifier.verify(token)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('serves an unchanged token without re-checking, and checks any altered byte from scratch', async () => {
+    const verifier = cached();
+    const token = await sign(claims());
+    const first = await verifier.verify(token);
+    expect(await verifier.verify(token)).toBe(first);
+    const [header, payload, signature] = token.split('.');
+    const tampered = `${header}.${payload}.${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BB' : 'AA'}`;
+    await expect(verifier.verify(tampered)).rejects.toBeInstanceOf(InvalidTokenError);
+    const forged = unsigned(claims());
+    await expect(verifier.verify(forged)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('keeps at most its capacity, dropping the oldest, and never lets a principal be altered', async () => {
+    const verifier = cached();
+    const tokens = await Promise.all([1, 2, 3].map((n) => sign(claims({ jti: `t${n}` }))));
+    const principals = [];
+    for (const token of tokens) principals.push(await verifier.verify(token));
+    expect(await verifier.verify(tokens[2])).toBe(principals[2]);
+    expect(await verifier.verify(tokens[0])).not.toBe(principals[0]); // dropped, verified anew
+    expect(() => (principals[1].roles as string[]).push('tenant-admin')).toThrow(TypeError);
+  });
+});
