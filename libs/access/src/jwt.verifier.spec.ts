@@ -1,6 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { base64url, SignJWT, type JWTPayload } from 'jose';
 import { InvalidTokenError, JwtVerifier } from './jwt.verifier';
+import type { Principal } from './principal';
 
 const issuer = 'https://issuer.test/tenant';
 const audience = 'latchkey';
@@ -171,7 +172,7 @@ describe('JwtVerifier: tokens it has verified', () => {
   it('keeps at most its capacity, dropping the oldest, and never lets a principal be altered', async () => {
     const verifier = cached();
     const tokens = await Promise.all([1, 2, 3].map((n) => sign(claims({ jti: `t${n}` }))));
-    const principals = [];
+    const principals: Principal[] = [];
     for (const token of tokens) principals.push(await verifier.verify(token));
     expect(await verifier.verify(tokens[2])).toBe(principals[2]);
     expect(await verifier.verify(tokens[0])).not.toBe(principals[0]); // dropped, verified anew
