@@ -1,40 +1,64 @@
 import { Logger } from '@nestjs/common';
 import type { EventEnvelope } from '@latchkey/event-store';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { fromCloudEventMessage } from './cloud-event';
 
-/** A read model fed from the events topic. `apply` runs in a transaction with the position update. */
+/**
+ * A read model fed from the events topic. `apply` gets the new events of a batch, in order, in a
+ * transaction with the position update; it should write them in a few statements, not one each.
+ */
 export interface KafkaProjection {
   readonly name: string;
   handles(type: string): boolean;
-  apply(tx: EntityManager, event: EventEnvelope): Promise<void>;
+  apply(tx: EntityManager, events: readonly EventEnvelope[]): Promise<void>;
 }
 
 /**
- * Applies a projection idempotently: the stream's last applied version is kept beside the read
+ * Applies a projection idempotently: each stream's last applied version is kept beside the read
  * model and moved in the same transaction, so a re-sent or replayed event changes nothing.
- * Returns whether the event was applied.
+ * Returns how many of the events were applied.
  */
 export async function applyOnce(
   db: DataSource,
   projection: KafkaProjection,
-  event: EventEnvelope,
-): Promise<boolean> {
-  if (!projection.handles(event.type)) return false;
+  events: readonly EventEnvelope[],
+): Promise<number> {
+  const relevant = events.filter((event) => projection.handles(event.type));
+  if (relevant.length === 0) return 0;
+  const newest = new Map<string, number>();
+  for (const { streamId, version } of relevant)
+    newest.set(streamId, Math.max(version, newest.get(streamId) ?? 0));
   return db.transaction(async (tx) => {
-    const moved = await tx.query(
-      `INSERT INTO projection_stream_positions (projection, stream_id, version) VALUES ($1, $2, $3)
-       ON CONFLICT (projection, stream_id) DO UPDATE SET version = EXCLUDED.version
-         WHERE projection_stream_positions.version < EXCLUDED.version
-       RETURNING version`,
-      [projection.name, event.streamId, event.version],
+    const streams = [...newest.keys()].sort();
+    // Locks the positions (in one order: two consumers never deadlock) and learns where they were.
+    const before: { stream_id: string; version: number }[] = await tx.query(
+      `SELECT stream_id, version FROM projection_stream_positions
+       WHERE projection = $1 AND stream_id = ANY($2::text[]) ORDER BY stream_id FOR UPDATE`,
+      [projection.name, streams],
     );
-    if (moved.length === 0) return false;
-    await projection.apply(tx, event);
-    return true;
+    const applied = new Map(before.map((row) => [row.stream_id, row.version]));
+    const fresh = relevant.filter((event) => {
+      if (event.version <= (applied.get(event.streamId) ?? 0)) return false; // seen, or repeated here
+      applied.set(event.streamId, event.version);
+      return true;
+    });
+    if (fresh.length === 0) return 0;
+    await tx.query(
+      `INSERT INTO projection_stream_positions (projection, stream_id, version)
+       SELECT $1, stream_id, version FROM unnest($2::text[], $3::int[]) AS p(stream_id, version)
+       ORDER BY stream_id
+       ON CONFLICT (projection, stream_id) DO UPDATE SET version = EXCLUDED.version
+         WHERE projection_stream_positions.version < EXCLUDED.version`,
+      [projection.name, streams, streams.map((id) => newest.get(id))],
+    );
+    await projection.apply(tx, fresh);
+    return fresh.length;
   });
 }
+
+/** At most this many events per transaction: a batch of a busy topic can hold thousands. */
+const EVENTS_PER_TRANSACTION = 1_000;
 
 /**
  * Runs one projection as a Kafka consumer group (`<prefix>.<name>`): several processes share the
@@ -91,17 +115,34 @@ export class KafkaProjectionRunner {
     await consumer.connect();
     await consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
     await consumer.run({
-      eachMessage: async ({ message }) => {
-        let event: EventEnvelope;
-        try {
-          event = fromCloudEventMessage(message);
-        } catch {
-          this.logger.warn(`skipped a message that is not a Latchkey CloudEvent (offset ${message.offset})`);
-          return;
+      // Only what was applied is resolved (and committed): a batch cut short by a stop or a
+      // rebalance leaves the rest for whoever consumes the partition next.
+      eachBatchAutoResolve: false,
+      // A batch at a time: one transaction per chunk of events, not per event (a busy API records
+      // a sign-in event per verification; one transaction each could not keep up).
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        for (let start = 0; start < batch.messages.length; start += EVENTS_PER_TRANSACTION) {
+          if (!isRunning() || isStale()) return;
+          const chunk = batch.messages.slice(start, start + EVENTS_PER_TRANSACTION);
+          await applyOnce(
+            this.db,
+            this.projection,
+            chunk.flatMap((message) => this.read(message)),
+          );
+          resolveOffset(chunk[chunk.length - 1].offset);
+          await heartbeat();
         }
-        await applyOnce(this.db, this.projection, event);
       },
     });
+  }
+
+  private read(message: KafkaMessage): EventEnvelope[] {
+    try {
+      return [fromCloudEventMessage(message)];
+    } catch {
+      this.logger.warn(`skipped a message that is not a Latchkey CloudEvent (offset ${message.offset})`);
+      return [];
+    }
   }
 
   /**

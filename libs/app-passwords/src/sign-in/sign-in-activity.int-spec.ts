@@ -48,9 +48,31 @@ describe('sign-in activity, a read model fed from Kafka (real PostgreSQL and bro
     const tenantId = randomUUID();
     const events = [attempt(tenantId, 1, true), attempt(tenantId, 2, false, 'invalid-credentials')];
     for (const event of [...events, ...events, events[0]])
-      await applyOnce(db, signInActivityProjection, event);
+      await applyOnce(db, signInActivityProjection, [event]);
     expect(await activity(tenantId)).toEqual([
       { allowed: 1, refused: 1, refused_by_reason: { 'invalid-credentials': 1 } },
+    ]);
+  });
+
+  it('R9: a batch from several lanes counts each attempt once, repeats within it and after it too', async () => {
+    const tenantId = randomUUID();
+    const lane = (n: number, event: EventEnvelope): EventEnvelope => ({
+      ...event,
+      streamId: signInStreamId(tenantId, n),
+    });
+    const first = [
+      lane(0, attempt(tenantId, 1, true)),
+      lane(1, attempt(tenantId, 1, false, 'invalid-credentials')),
+      lane(0, attempt(tenantId, 2, false, 'account-locked')),
+      lane(1, attempt(tenantId, 1, false, 'invalid-credentials')), // re-sent within the batch
+      lane(1, attempt(tenantId, 2, false, 'invalid-credentials')),
+    ];
+    expect(await applyOnce(db, signInActivityProjection, first)).toBe(4);
+    // The next batch starts with what the relay sent again after a crash, then one new attempt.
+    const second = [first[2], first[4], lane(0, attempt(tenantId, 3, false, 'account-locked'))];
+    expect(await applyOnce(db, signInActivityProjection, second)).toBe(1);
+    expect(await activity(tenantId)).toEqual([
+      { allowed: 1, refused: 4, refused_by_reason: { 'invalid-credentials': 2, 'account-locked': 2 } },
     ]);
   });
 

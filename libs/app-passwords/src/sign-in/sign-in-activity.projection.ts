@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '@latchkey/event-store';
+import type { KafkaProjection } from '@latchkey/messaging';
 import type { EntityManager } from 'typeorm';
 import { SIGN_IN_EVENT_TYPES } from '../infrastructure/sign-in-recorder';
 
@@ -12,31 +13,68 @@ interface SignInData {
  * Legacy sign-in attempts per username and day (R9: on premises nothing logs app-password use).
  * Fed from Kafka: it need not be consistent the instant a sign-in is answered.
  */
-export const signInActivityProjection = {
+export const signInActivityProjection: KafkaProjection = {
   name: 'sign-in-activity',
   handles: (type: string) => type === SIGN_IN_EVENT_TYPES.allowed || type === SIGN_IN_EVENT_TYPES.refused,
-  async apply(tx: EntityManager, event: EventEnvelope): Promise<void> {
-    const data = event.data as SignInData;
-    const allowed = event.type === SIGN_IN_EVENT_TYPES.allowed;
+  async apply(tx: EntityManager, events: readonly EventEnvelope[]): Promise<void> {
+    const days = new Map<string, DayCount>();
+    for (const event of events) {
+      const data = event.data as SignInData;
+      const day = data.attemptedAt.slice(0, 10); // attemptedAt is an ISO instant in UTC
+      const key = JSON.stringify([event.tenantId, data.username, day]);
+      const count = days.get(key) ?? {
+        tenantId: event.tenantId!,
+        username: data.username,
+        day,
+        allowed: 0,
+        refused: 0,
+        byReason: {},
+        lastAttemptAt: data.attemptedAt,
+      };
+      if (event.type === SIGN_IN_EVENT_TYPES.allowed) count.allowed++;
+      else {
+        count.refused++;
+        if (data.reason) count.byReason[data.reason] = (count.byReason[data.reason] ?? 0) + 1;
+      }
+      if (data.attemptedAt > count.lastAttemptAt) count.lastAttemptAt = data.attemptedAt;
+      days.set(key, count);
+    }
+    const rows = [...days.values()];
+    // One row per (tenant, username, day) in the statement, in key order (two consumers that
+    // touch the same rows lock them in one order); per-reason counts are added key by key.
     await tx.query(
       `INSERT INTO sign_in_activity AS a (tenant_id, username, day, allowed, refused, refused_by_reason, last_attempt_at)
-       VALUES ($1, $2, ($3::timestamptz AT TIME ZONE 'UTC')::date, $4, $5,
-               CASE WHEN $6::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object($6::text, 1) END, $3)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::date[], $4::int[], $5::int[], $6::jsonb[], $7::timestamptz[])
+       ORDER BY 1, 2, 3
        ON CONFLICT (tenant_id, username, day) DO UPDATE SET
          allowed = a.allowed + EXCLUDED.allowed,
          refused = a.refused + EXCLUDED.refused,
-         refused_by_reason = CASE WHEN $6::text IS NULL THEN a.refused_by_reason ELSE
-           jsonb_set(a.refused_by_reason, ARRAY[$6::text], to_jsonb(coalesce((a.refused_by_reason ->> $6::text)::int, 0) + 1))
-         END,
+         refused_by_reason = coalesce(
+           (SELECT jsonb_object_agg(reason, coalesce((a.refused_by_reason ->> reason)::int, 0)
+                                            + coalesce((EXCLUDED.refused_by_reason ->> reason)::int, 0))
+            FROM (SELECT jsonb_object_keys(a.refused_by_reason)
+                  UNION SELECT jsonb_object_keys(EXCLUDED.refused_by_reason)) AS reasons(reason)),
+           '{}'::jsonb),
          last_attempt_at = GREATEST(a.last_attempt_at, EXCLUDED.last_attempt_at)`,
       [
-        event.tenantId,
-        data.username,
-        data.attemptedAt,
-        allowed ? 1 : 0,
-        allowed ? 0 : 1,
-        allowed ? null : data.reason,
+        rows.map((r) => r.tenantId),
+        rows.map((r) => r.username),
+        rows.map((r) => r.day),
+        rows.map((r) => r.allowed),
+        rows.map((r) => r.refused),
+        rows.map((r) => JSON.stringify(r.byReason)),
+        rows.map((r) => r.lastAttemptAt),
       ],
     );
   },
 };
+
+interface DayCount {
+  tenantId: string;
+  username: string;
+  day: string;
+  allowed: number;
+  refused: number;
+  byReason: Record<string, number>;
+  lastAttemptAt: string;
+}
