@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { PostgresEventStore, type EventEnvelope } from '@latchkey/event-store';
-import type { EntityManager } from 'typeorm';
+import { PostgresEventStore } from '@latchkey/event-store';
 import type { RuleId, SignInAction, SignInRefusal } from '../domain';
 
 /** R9: every legacy sign-in attempt, as recorded. Never the presented password. */
@@ -29,7 +28,7 @@ export const SIGN_IN_EVENT_TYPES = {
  * that many group commits can be in flight at once: each stream's version is one row, which a
  * commit holds until it ends. Their order across lanes is the events' global sequence.
  */
-export const SIGN_IN_LANES = 4;
+export const SIGN_IN_LANES = 2;
 export const signInStreamId = (tenantId: string, lane: number) => `sign-ins-${tenantId}-${lane}`;
 export const signInStreamIds = (tenantId: string): string[] =>
   Array.from({ length: SIGN_IN_LANES }, (_, lane) => signInStreamId(tenantId, lane));
@@ -47,7 +46,7 @@ const MAX_BATCH = 500;
  * durable, but attempts that arrive while every lane has a commit in flight share the next one.
  * Under load a verification then costs a fraction of a transaction, while none is answered before
  * it is recorded (R9: on premises nothing logs app-password use, so this is the only record).
- * Last use (B7) rides on the same transaction, so verification itself never writes per request.
+ * Last use (B7) rides on the same statement, so verification itself never writes per request.
  */
 @Injectable()
 export class SignInRecorder implements OnModuleDestroy {
@@ -108,7 +107,7 @@ export class SignInRecorder implements OnModuleDestroy {
           },
         })),
         context: { tenantId, actor: { kind: 'gateway' }, occurredAt: pendings[0].record.attemptedAt },
-        inline: recordLastUse,
+        inlineSql: [RECORD_LAST_USE],
       });
       pendings.forEach((p) => p.resolve());
     } catch (error) {
@@ -122,50 +121,23 @@ export class SignInRecorder implements OnModuleDestroy {
   }
 }
 
-/** B7: last use per app password, one upsert per batch, newest attempt wins. */
-async function recordLastUse(tx: EntityManager, events: readonly EventEnvelope[]): Promise<void> {
-  const latest = new Map<string, { at: string; ip: string; protocol: string; uses: number }>();
-  for (const event of events) {
-    if (event.type !== SIGN_IN_EVENT_TYPES.allowed) continue;
-    const data = event.data as {
-      appPasswordId: string;
-      attemptedAt: string;
-      clientIp: string;
-      protocol: string;
-    };
-    const seen = latest.get(data.appPasswordId);
-    const uses = (seen?.uses ?? 0) + 1;
-    if (!seen || seen.at <= data.attemptedAt) {
-      latest.set(data.appPasswordId, {
-        at: data.attemptedAt,
-        ip: data.clientIp,
-        protocol: data.protocol,
-        uses,
-      });
-    } else {
-      seen.uses = uses;
-    }
-  }
-  if (latest.size === 0) return;
-  const rows = [...latest];
-  // In key order: two lanes upserting the same credentials lock them in one order, never a deadlock.
-  await tx.query(
-    `INSERT INTO credential_usage (app_password_id, last_used_at, last_ip, last_protocol, uses)
-     SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[])
-       ORDER BY 1
-     ON CONFLICT (app_password_id) DO UPDATE SET
-       uses = credential_usage.uses + EXCLUDED.uses,
-       last_used_at = GREATEST(credential_usage.last_used_at, EXCLUDED.last_used_at),
-       last_ip = CASE WHEN EXCLUDED.last_used_at >= credential_usage.last_used_at
-                      THEN EXCLUDED.last_ip ELSE credential_usage.last_ip END,
-       last_protocol = CASE WHEN EXCLUDED.last_used_at >= credential_usage.last_used_at
-                            THEN EXCLUDED.last_protocol ELSE credential_usage.last_protocol END`,
-    [
-      rows.map(([id]) => id),
-      rows.map(([, u]) => u.at),
-      rows.map(([, u]) => u.ip),
-      rows.map(([, u]) => u.protocol),
-      rows.map(([, u]) => u.uses),
-    ],
-  );
-}
+/**
+ * B7: last use per app password, from the successes just stored, in the same statement: the newest
+ * attempt's time, IP and protocol, and the count. Rows in key order: two lanes upserting the same
+ * credentials lock them in one order, never a deadlock.
+ */
+const RECORD_LAST_USE = `
+  INSERT INTO credential_usage AS u (app_password_id, last_used_at, last_ip, last_protocol, uses)
+  SELECT DISTINCT ON (app_password_id) app_password_id, attempted_at, client_ip, protocol,
+         count(*) OVER (PARTITION BY app_password_id)
+  FROM (SELECT (data ->> 'appPasswordId')::uuid AS app_password_id,
+               (data ->> 'attemptedAt')::timestamptz AS attempted_at,
+               data ->> 'clientIp' AS client_ip, data ->> 'protocol' AS protocol
+        FROM stored WHERE type = '${SIGN_IN_EVENT_TYPES.allowed}') AS successes
+  ORDER BY app_password_id, attempted_at DESC
+  ON CONFLICT (app_password_id) DO UPDATE SET
+    uses = u.uses + EXCLUDED.uses,
+    last_used_at = GREATEST(u.last_used_at, EXCLUDED.last_used_at),
+    last_ip = CASE WHEN EXCLUDED.last_used_at >= u.last_used_at THEN EXCLUDED.last_ip ELSE u.last_ip END,
+    last_protocol = CASE WHEN EXCLUDED.last_used_at >= u.last_used_at
+                         THEN EXCLUDED.last_protocol ELSE u.last_protocol END`;
