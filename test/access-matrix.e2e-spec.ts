@@ -273,6 +273,7 @@ const routes: Route[] = [
       bindPassword: 'not-a-real-one',
       baseDn: 'DC=example,DC=test',
       delayModel: { kind: 'fixed', delayMs: 1000 },
+      changeDetection: 'usn',
     }),
     allowed: ['tenant-admin'],
     success: 422, // directory.unreachable: nothing listens there

@@ -418,6 +418,51 @@ modernAuth('"true" as a string', '{"requiresModernAuth": "true"}');
 modernAuth('1', '{"requiresModernAuth": 1}');
 modernAuth('missing', '{}');
 
+// ---- PUT /v1/directory: refused before any bind is tried ----
+// Valid but for the member under test; nothing listens at its url (the access matrix shows that a
+// valid body gets as far as the bind, a 422).
+const directoryBody = {
+  url: 'ldaps://127.0.0.1:1',
+  caPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+  bindDn: 'CN=sync,DC=example,DC=test',
+  bindPassword: 'not-a-real-one',
+  baseDn: 'DC=example,DC=test',
+  delayModel: { kind: 'fixed', delayMs: 1000 },
+};
+const directory = (name: string, body: unknown) =>
+  add(`PUT /v1/directory ${name}`, 400, BAD, (f) => json('PUT', '/v1/directory', f.a.admin, body));
+for (const [name, value] of [
+  ['"DirSync" (the values are lower-case)', 'DirSync'],
+  ['"usn " with a trailing space', 'usn '],
+  ['"polling" (not a mode)', 'polling'],
+  ['an empty string', ''],
+  ['null', null],
+  ['true', true],
+  ['1', 1],
+  ['an array', ['usn']],
+  ['an object', { mode: 'usn' }],
+  ['LDAP filter metacharacters', 'usn)(objectClass=*'],
+] as const) {
+  directory(`changeDetection: ${name}`, { ...directoryBody, changeDetection: value });
+}
+directory('with an ldap:// url (simple binds need TLS)', { ...directoryBody, url: 'ldap://127.0.0.1:389' });
+directory('without a delay model', { ...directoryBody, delayModel: undefined });
+directory('with an empty bind password', { ...directoryBody, bindPassword: '' });
+directory('with a write identity but no write password', {
+  ...directoryBody,
+  writeBindDn: 'CN=hr,DC=example,DC=test',
+});
+directory('with an unknown member', { ...directoryBody, changeDetection: 'usn', pollEverything: true });
+directory('naming its tenantId in the body', { ...directoryBody, tenantId: randomUUID() });
+add('PUT /v1/directory with __proto__ (nothing polluted)', 400, BAD, (f) =>
+  raw(
+    'PUT',
+    '/v1/directory',
+    f.a.admin,
+    `{${JSON.stringify(directoryBody).slice(1, -1)}, "__proto__": {"changeDetection": "usn"}}`,
+  ),
+);
+
 // ---- Ids in paths: not UUIDs, traversal, injection ----
 const idPath = (
   name: string,

@@ -1,7 +1,10 @@
 import type { Client, Entry } from 'ldapts';
 import { DirSyncControl } from './dirsync.control';
 
-/** One directory object as DirSync returned it: only what changed, for an object seen before. */
+/**
+ * One directory object as a read returned it. From DirSync: only what changed, for an object seen
+ * before. From a uSNChanged poll: every requested attribute, an absent one as an empty list.
+ */
 export interface DirectoryEntry {
   dn: string;
   /** AD's binary objectGUID (16 bytes, the first three groups little-endian). */
@@ -60,7 +63,8 @@ export async function* readDirSyncPages(
   } while (control.moreResults);
 }
 
-function toDirectoryEntry(entry: Entry): DirectoryEntry[] {
+/** An ldapts entry as a DirectoryEntry; none for an object without a 16-byte objectGUID to anchor it. */
+export function toDirectoryEntry(entry: Entry): DirectoryEntry[] {
   const guid = entry.objectGUID;
   const objectGuid = Buffer.isBuffer(guid)
     ? guid

@@ -9,6 +9,15 @@ export function escapeFilterValue(value: string): string {
 
 /** `(attribute=value)` with the value escaped; the attribute must be a plain attribute name. */
 export function equalityFilter(attribute: string, value: string): string {
+  return simpleFilter(attribute, '=', value);
+}
+
+/** `(attribute>=value)` or `(attribute<=value)` with the value escaped (RFC 4515 greaterOrEqual, lessOrEqual). */
+export function orderingFilter(attribute: string, operator: '>=' | '<=', value: string): string {
+  return simpleFilter(attribute, operator, value);
+}
+
+function simpleFilter(attribute: string, operator: '=' | '>=' | '<=', value: string): string {
   if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(attribute)) throw new Error(`not an attribute name: ${attribute}`);
-  return `(${attribute}=${escapeFilterValue(value)})`;
+  return `(${attribute}${operator}${escapeFilterValue(value)})`;
 }

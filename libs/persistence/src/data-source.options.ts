@@ -6,6 +6,7 @@ import { KafkaFedReadModels1764000000002 } from './migrations/1764000000002-kafk
 import { AccountSuspension1764000000003 } from './migrations/1764000000003-account-suspension';
 import { DirectoryConnections1764000000004 } from './migrations/1764000000004-directory-connections';
 import { Offboarding1764000000005 } from './migrations/1764000000005-offboarding';
+import { ChangeDetection1764000000006 } from './migrations/1764000000006-change-detection';
 
 /** Every migration, in order. Listed explicitly so that a bundled build cannot miss one. */
 export const migrations = [
@@ -15,6 +16,7 @@ export const migrations = [
   AccountSuspension1764000000003,
   DirectoryConnections1764000000004,
   Offboarding1764000000005,
+  ChangeDetection1764000000006,
 ];
 
 /** Schema changes go through migrations only; `synchronize` stays off everywhere. */

@@ -1,4 +1,10 @@
-import { domainControllerIdentity, withDirectory } from '@latchkey/directory';
+import {
+  CHANGE_DETECTION_SETTINGS,
+  DEFAULT_CHANGE_DETECTION,
+  domainControllerIdentity,
+  withDirectory,
+  type ChangeDetection,
+} from '@latchkey/directory';
 import { Injectable } from '@nestjs/common';
 import { ValidationError } from '@latchkey/app-passwords';
 import { describeFailure } from '@latchkey/runtime';
@@ -7,7 +13,9 @@ import { ChangeScheduler } from './change-scheduler';
 import { DirectoryConnectionsStore, type DirectoryConnection } from './directory-connections.store';
 import { DirectorySyncStreams } from './directory-sync.streams';
 
-export interface ConnectDirectoryInput extends Omit<DirectoryConnection, 'tenantId'> {
+export interface ConnectDirectoryInput extends Omit<DirectoryConnection, 'tenantId' | 'changeDetection'> {
+  /** `auto` when left out. */
+  changeDetection?: ChangeDetection;
   usersOnlyUnder?: string;
   delayModel: unknown;
   deletionThreshold?: number;
@@ -27,6 +35,7 @@ export class ConnectDirectory {
   ) {}
 
   async execute(tenantId: string, input: ConnectDirectoryInput, context: CommandContext, now: Date) {
+    const changeDetection = requireChangeDetection(input.changeDetection ?? DEFAULT_CHANGE_DETECTION);
     try {
       await withDirectory(input, domainControllerIdentity, 5_000);
       if (input.writeBindDn && input.writeBindPassword) {
@@ -55,11 +64,32 @@ export class ConnectDirectory {
       (tx) =>
         this.store.save(
           tx,
-          { tenantId, url, caPem, bindDn, bindPassword, baseDn, writeBindDn, writeBindPassword },
+          {
+            tenantId,
+            url,
+            caPem,
+            bindDn,
+            bindPassword,
+            baseDn,
+            writeBindDn,
+            writeBindPassword,
+            changeDetection,
+          },
           now,
         ),
     );
     await this.scheduler.follow(tenantId, decision.appended, now);
     return decision.state;
   }
+}
+
+function requireChangeDetection(value: unknown): ChangeDetection {
+  if (!CHANGE_DETECTION_SETTINGS.includes(value as ChangeDetection)) {
+    throw new ValidationError(
+      'directory.invalid-change-detection',
+      undefined,
+      `changeDetection is one of ${CHANGE_DETECTION_SETTINGS.join(', ')}.`,
+    );
+  }
+  return value as ChangeDetection;
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BindPasswordCipher } from '@latchkey/directory';
+import { BindPasswordCipher, type ChangeDetection } from '@latchkey/directory';
 import { DataSource, type EntityManager } from 'typeorm';
 
 export interface DirectoryConnection {
@@ -12,6 +12,8 @@ export interface DirectoryConnection {
   /** An identity allowed to disable and delete users (HR offboarding writes to AD), if any. */
   writeBindDn?: string;
   writeBindPassword?: string;
+  /** DirSync, uSNChanged polling, or DirSync with polling when the directory refuses it. */
+  changeDetection: ChangeDetection;
 }
 
 /** The connections table: the only place a bind password is kept, sealed (see BindPasswordCipher). */
@@ -25,10 +27,11 @@ export class DirectoryConnectionsStore {
   async save(tx: EntityManager, connection: DirectoryConnection, now: Date): Promise<void> {
     await tx.query(
       `INSERT INTO directory_connections (tenant_id, url, ca_pem, bind_dn, sealed_bind_password, base_dn, updated_at,
-         write_bind_dn, sealed_write_bind_password)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         write_bind_dn, sealed_write_bind_password, change_detection)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (tenant_id) DO UPDATE SET url = $2, ca_pem = $3, bind_dn = $4, sealed_bind_password = $5,
-         base_dn = $6, updated_at = $7, write_bind_dn = $8, sealed_write_bind_password = $9`,
+         base_dn = $6, updated_at = $7, write_bind_dn = $8, sealed_write_bind_password = $9,
+         change_detection = $10`,
       [
         connection.tenantId,
         connection.url,
@@ -41,6 +44,7 @@ export class DirectoryConnectionsStore {
         connection.writeBindDn && connection.writeBindPassword
           ? this.cipher.encrypt(connection.writeBindPassword, writeContext(connection.tenantId))
           : null,
+        connection.changeDetection,
       ],
     );
   }
@@ -48,7 +52,7 @@ export class DirectoryConnectionsStore {
   async find(tenantId: string): Promise<DirectoryConnection | undefined> {
     const [row] = await this.db.query(
       `SELECT tenant_id, url, ca_pem, bind_dn, sealed_bind_password, base_dn, write_bind_dn,
-         sealed_write_bind_password
+         sealed_write_bind_password, change_detection
        FROM directory_connections
        WHERE tenant_id = $1`,
       [tenantId],
@@ -61,6 +65,7 @@ export class DirectoryConnectionsStore {
       bindDn: row.bind_dn,
       bindPassword: this.cipher.decrypt(row.sealed_bind_password, row.tenant_id),
       baseDn: row.base_dn,
+      changeDetection: row.change_detection,
       ...(row.write_bind_dn && row.sealed_write_bind_password
         ? {
             writeBindDn: row.write_bind_dn,

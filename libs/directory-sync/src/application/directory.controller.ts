@@ -11,10 +11,11 @@ import {
   Post,
   Put,
 } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiTags } from '@nestjs/swagger';
 import type { Queue } from 'bull';
 import { CurrentPrincipal, Roles, type Principal } from '@latchkey/access';
 import { Clock } from '@latchkey/app-passwords';
+import { CHANGE_DETECTION_SETTINGS } from '@latchkey/directory';
 import { ZodBody } from '@latchkey/problems';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -44,11 +45,22 @@ const connectSchema = z
     usersOnlyUnder: z.string().min(1).max(1024).optional(),
     delayModel: z.record(z.string(), z.unknown()),
     deletionThreshold: z.number().int().min(0).max(1_000_000).optional(),
+    changeDetection: z
+      .enum(CHANGE_DETECTION_SETTINGS)
+      .optional()
+      .describe(
+        'How changes are read: `dirsync` (the DirSync control, as Entra Connect), `usn` (polling ' +
+          'uSNChanged with the show-deleted control, for directories that refuse DirSync) or `auto` ' +
+          '(the default: DirSync, and polling for any pass whose DirSync the directory refuses).',
+      ),
   })
   .refine((body) => (body.writeBindDn === undefined) === (body.writeBindPassword === undefined), {
     message: 'writeBindDn and writeBindPassword come together',
     path: ['writeBindPassword'],
   });
+
+/** The documented body: the schema that validates it, so the two cannot drift apart. */
+const connectBody = z.toJSONSchema(connectSchema, { target: 'openapi-3.0', io: 'input' });
 
 /** A tenant admin connects the on-premises directory and watches its sync (R8, B9, B10). */
 @ApiTags('directory')
@@ -65,6 +77,7 @@ export class DirectoryController {
 
   @Put()
   @Roles('tenant-admin')
+  @ApiBody({ schema: connectBody as object })
   async connectDirectory(
     @CurrentPrincipal() principal: Principal,
     @Body(new ZodBody(connectSchema)) body: z.infer<typeof connectSchema>,
@@ -80,7 +93,8 @@ export class DirectoryController {
     const state = await this.streams.load(principal.tenantId);
     if (state.status !== 'connected') throw new NotFoundException('This tenant has no connected directory.');
     const [connection] = await this.db.query(
-      `SELECT c.url, c.bind_dn, c.base_dn, k.stored_at AS last_pass_at, k.pass_id AS last_pass_id
+      `SELECT c.url, c.bind_dn, c.base_dn, c.change_detection, k.stored_at AS last_pass_at,
+         k.pass_id AS last_pass_id, k.mode AS last_pass_mode
        FROM directory_connections c LEFT JOIN directory_sync_cookies k USING (tenant_id) WHERE c.tenant_id = $1`,
       [principal.tenantId],
     );
@@ -91,8 +105,13 @@ export class DirectoryController {
       usersOnlyUnder: state.usersOnlyUnder,
       delayModel: state.delayModel,
       deletionThreshold: state.deletionThreshold,
+      changeDetection: connection?.change_detection,
       lastPass: connection?.last_pass_at
-        ? { passId: connection.last_pass_id, at: (connection.last_pass_at as Date).toISOString() }
+        ? {
+            passId: connection.last_pass_id,
+            at: (connection.last_pass_at as Date).toISOString(),
+            mode: connection.last_pass_mode,
+          }
         : null,
       pending: pendingChanges(state),
       heldMassDeletions: heldMassDeletions(state),
