@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import {
   ConcurrencyError,
   type AppendContext,
@@ -72,9 +72,15 @@ export const eventColumns = (alias?: string): string =>
 export class PostgresEventStore {
   constructor(private readonly db: DataSource) {}
 
-  async append(request: AppendRequest): Promise<EventEnvelope[]> {
+  /**
+   * `connection`: a connection the caller holds for itself (a hot writer that must not queue behind
+   * the pool's readers); only for appends without a function inline projection.
+   */
+  async append(request: AppendRequest, connection?: QueryRunner): Promise<EventEnvelope[]> {
     const { streamId, events, expectedVersion, inline } = request;
     if (events.length === 0) return [];
+    if (connection && inline)
+      throw new Error('an append on a held connection takes SQL inline projections only');
     const [sql, parameters] = appendStatement(request);
     try {
       // One statement moves the stream, inserts the events and their outbox rows: atomic on its own,
@@ -86,7 +92,7 @@ export class PostgresEventStore {
             if (stored.length > 0) await inline(tx, stored.map(toEnvelope));
             return stored;
           })
-        : await this.db.query(sql, parameters);
+        : await (connection ?? this.db).query(sql, parameters);
       // The stream did not move (its version was not the one expected): nothing was written.
       if (rows.length === 0) throw new ConcurrencyError(streamId, expectedVersion);
       return rows.map(toEnvelope);

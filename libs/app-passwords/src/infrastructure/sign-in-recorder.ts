@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { PostgresEventStore } from '@latchkey/event-store';
+import { PostgresEventStore, type AppendRequest } from '@latchkey/event-store';
+import { DataSource, type QueryRunner } from 'typeorm';
 import type { RuleId, SignInAction, SignInRefusal } from '../domain';
 
 /** R9: every legacy sign-in attempt, as recorded. Never the presented password. */
@@ -54,8 +55,13 @@ export class SignInRecorder implements OnModuleDestroy {
   private readonly queue: Pending[] = [];
   private readonly idleLanes = Array.from({ length: SIGN_IN_LANES }, (_, lane) => lane);
   private readonly draining = new Set<Promise<void>>();
+  /** Each lane's own connection: its commits never wait in the pool's queue behind lookups. */
+  private readonly connections = new Map<number, QueryRunner>();
 
-  constructor(private readonly store: PostgresEventStore) {}
+  constructor(
+    private readonly store: PostgresEventStore,
+    private readonly db: DataSource,
+  ) {}
 
   record(record: SignInAttemptRecord): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -87,37 +93,60 @@ export class SignInRecorder implements OnModuleDestroy {
 
   private async commit(tenantId: string, lane: number, pendings: Pending[]): Promise<void> {
     try {
-      await this.store.append({
-        streamId: signInStreamId(tenantId, lane),
-        streamType: 'sign-ins',
-        expectedVersion: 'any',
-        events: pendings.map(({ record }) => ({
-          type: record.allowed ? SIGN_IN_EVENT_TYPES.allowed : SIGN_IN_EVENT_TYPES.refused,
-          occurredAt: record.attemptedAt,
-          data: {
-            username: record.username,
-            userId: record.userId,
-            appPasswordId: record.appPasswordId,
-            protocol: record.protocol,
-            action: record.action,
-            clientIp: record.clientIp,
-            reason: record.reason,
-            rule: record.rule,
-            attemptedAt: record.attemptedAt.toISOString(),
-          },
-        })),
-        context: { tenantId, actor: { kind: 'gateway' }, occurredAt: pendings[0].record.attemptedAt },
-        inlineSql: [RECORD_LAST_USE],
-      });
+      await this.store.append(this.request(tenantId, lane, pendings), await this.connection(lane));
       pendings.forEach((p) => p.resolve());
     } catch (error) {
       this.logger.error(`could not record ${pendings.length} sign-in attempts: ${String(error)}`);
+      // The connection may be the cause: the next commit of this lane takes a fresh one.
+      await this.dropConnection(lane);
       pendings.forEach((p) => p.reject(error));
     }
   }
 
+  private async connection(lane: number): Promise<QueryRunner> {
+    let connection = this.connections.get(lane);
+    if (!connection) {
+      connection = this.db.createQueryRunner();
+      this.connections.set(lane, connection);
+      await connection.connect();
+    }
+    return connection;
+  }
+
+  private async dropConnection(lane: number): Promise<void> {
+    const connection = this.connections.get(lane);
+    this.connections.delete(lane);
+    await connection?.release().catch(() => undefined);
+  }
+
+  private request(tenantId: string, lane: number, pendings: Pending[]): AppendRequest {
+    return {
+      streamId: signInStreamId(tenantId, lane),
+      streamType: 'sign-ins',
+      expectedVersion: 'any',
+      events: pendings.map(({ record }) => ({
+        type: record.allowed ? SIGN_IN_EVENT_TYPES.allowed : SIGN_IN_EVENT_TYPES.refused,
+        occurredAt: record.attemptedAt,
+        data: {
+          username: record.username,
+          userId: record.userId,
+          appPasswordId: record.appPasswordId,
+          protocol: record.protocol,
+          action: record.action,
+          clientIp: record.clientIp,
+          reason: record.reason,
+          rule: record.rule,
+          attemptedAt: record.attemptedAt.toISOString(),
+        },
+      })),
+      context: { tenantId, actor: { kind: 'gateway' }, occurredAt: pendings[0].record.attemptedAt },
+      inlineSql: [RECORD_LAST_USE],
+    };
+  }
+
   async onModuleDestroy(): Promise<void> {
     while (this.draining.size > 0) await Promise.all(this.draining);
+    await Promise.all([...this.connections.keys()].map((lane) => this.dropConnection(lane)));
   }
 }
 
