@@ -7,9 +7,7 @@ import { log } from './settings';
 
 /** Events appended but not yet published to Kafka by the outbox relay. */
 export async function outboxBacklog(pool: Pool): Promise<number> {
-  const { rows } = await pool.query<{ n: string }>(
-    `SELECT count(*) AS n FROM outbox WHERE published_at IS NULL`,
-  );
+  const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM outbox`);
   return Number(rows[0].n);
 }
 

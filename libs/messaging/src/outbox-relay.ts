@@ -24,9 +24,9 @@ const RELAY_LOCK = 7_406_245_002;
 type PendingRow = EventRow & { outbox_seq: string };
 
 /**
- * Publishes the outbox to Kafka in order, then marks what was published. A publish that fails is
- * retried with back-off and nothing is marked, so a broker outage loses nothing; a crash between
- * publish and mark re-sends a batch, which consumers drop by the CloudEvent id. Exactly one relay
+ * Publishes the outbox to Kafka in order, then deletes what was published. A publish that fails is
+ * retried with back-off and nothing is deleted, so a broker outage loses nothing; a crash between
+ * publish and delete re-sends a batch, which consumers drop by the CloudEvent id. Exactly one relay
  * is active among all processes: the one holding a PostgreSQL advisory lock on its own connection.
  */
 export class OutboxRelay {
@@ -117,8 +117,7 @@ export class OutboxRelay {
     try {
       rows = await runner.query(
         `SELECT o.seq AS outbox_seq, ${eventColumns('e')}
-         FROM outbox o JOIN events e ON e.seq = o.event_seq
-         WHERE o.published_at IS NULL ORDER BY o.seq LIMIT $1`,
+         FROM outbox o JOIN events e ON e.seq = o.event_seq ORDER BY o.seq LIMIT $1`,
         [this.options.batchSize],
       );
     } catch (error) {
@@ -140,7 +139,8 @@ export class OutboxRelay {
       messages.push(message);
     }
     await producer.send({ topic: this.options.topic, acks: -1, messages });
-    await runner.query(`UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [
+    // Published: the row goes (the events table is the record; the outbox holds only what is due).
+    await runner.query(`DELETE FROM outbox WHERE seq = ANY($1::bigint[])`, [
       rows.slice(0, messages.length).map((r) => r.outbox_seq),
     ]);
     return messages.length;

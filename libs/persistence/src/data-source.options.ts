@@ -7,6 +7,7 @@ import { AccountSuspension1764000000003 } from './migrations/1764000000003-accou
 import { DirectoryConnections1764000000004 } from './migrations/1764000000004-directory-connections';
 import { Offboarding1764000000005 } from './migrations/1764000000005-offboarding';
 import { ChangeDetection1764000000006 } from './migrations/1764000000006-change-detection';
+import { OutboxHoldsOnlyUnpublished1764000000007 } from './migrations/1764000000007-outbox-holds-only-unpublished';
 
 /** Every migration, in order. Listed explicitly so that a bundled build cannot miss one. */
 export const migrations = [
@@ -17,6 +18,7 @@ export const migrations = [
   DirectoryConnections1764000000004,
   Offboarding1764000000005,
   ChangeDetection1764000000006,
+  OutboxHoldsOnlyUnpublished1764000000007,
 ];
 
 /** Schema changes go through migrations only; `synchronize` stays off everywhere. */
