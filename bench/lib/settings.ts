@@ -35,6 +35,8 @@ export interface BenchSettings {
   createDurationS: number;
   /** How long to wait for a quiet machine before each measurement (it may be shared). */
   quietWaitS: number;
+  /** Verification: baseline and API measured in turn this many times; the ratio is their median. */
+  rounds: number;
 }
 
 export function loadSettings(): BenchSettings {
@@ -61,6 +63,7 @@ export function loadSettings(): BenchSettings {
     createRate: integer('BENCH_CREATE_RATE', 500),
     createDurationS: integer('BENCH_CREATE_DURATION_S', 15),
     quietWaitS: integer('BENCH_QUIET_WAIT_S', 120, 0),
+    rounds: integer('BENCH_ROUNDS', 3),
   };
 }
 
