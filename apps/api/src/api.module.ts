@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { AccessModule } from '@latchkey/access';
 import { AppPasswordsHttpModule } from '@latchkey/app-passwords';
+import { AuditHttpModule } from '@latchkey/audit';
 import { LatchkeyConfigModule } from '@latchkey/config';
 import { DirectorySyncHttpModule } from '@latchkey/directory-sync';
 import { JobsModule } from '@latchkey/jobs';
@@ -26,6 +27,7 @@ import { MetricsController } from './metrics/metrics.controller';
     AppPasswordsHttpModule,
     DirectorySyncHttpModule,
     OffboardingHttpModule,
+    AuditHttpModule,
   ],
   controllers: [HealthController, MetricsController, MeController],
   providers: [HttpMetrics, EventRelay, ReadModelConsumers],
