@@ -43,6 +43,8 @@ class FakeDirectory {
   dirSync: Error | Entry[] = [];
   usnPages: Entry[][] = [[]];
   readonly searches: Array<{ base: string; options: SearchOptions; controls: Control[] }> = [];
+  /** Answers a DirSync search that carries a cookie as Samba does for one it never issued. */
+  refuseCookies = false;
 
   asClient(): Client {
     return this as unknown as Client;
@@ -58,6 +60,11 @@ class FakeDirectory {
     if (base === NTDS) return { searchEntries: [{ dn: NTDS, invocationId: this.invocationId }] };
     if (!controls.some((c) => c instanceof DirSyncControl)) throw new Error(`unexpected search of ${base}`);
     if (this.dirSync instanceof Error) throw this.dirSync;
+    const sent = controls.find((c): c is DirSyncControl => c instanceof DirSyncControl);
+    if (this.refuseCookies && sent && sent.cookie.length > 0)
+      throw new UnavailableCriticalExtensionError('cookie from another DC');
+    // As a directory that answers with the DirSync response control (no more results).
+    for (const control of controls) if (control instanceof DirSyncControl) control.answered = true;
     return { searchEntries: this.dirSync };
   }
 
@@ -242,6 +249,25 @@ describe('choosing how to read a directory', () => {
     expect(synced).toMatchObject({ mode: 'dirsync', fullResync: true });
     expect(afterPolling.dirSyncCookieSent()).toEqual(Buffer.alloc(0));
   });
+
+  it.each(['dirsync', 'auto'] as const)(
+    '%s: a stored cookie the DC refuses is dropped for one DirSync read from scratch, never a pass failing forever',
+    async (detection) => {
+      const directory = new FakeDirectory();
+      directory.refuseCookies = true;
+      directory.dirSync = [user(1)];
+      const pages = await readAll(directory, detection, dirSyncCookie);
+
+      expect(pages).toMatchObject([{ mode: 'dirsync', fullResync: true }]);
+      expect(pages[0].cookieRefused).toContain('cookie from another DC');
+      const cookiesSent = directory.searches.flatMap((s) =>
+        s.controls.filter((c): c is DirSyncControl => c instanceof DirSyncControl).map((c) => c.cookie),
+      );
+      // One control per read: the first carried the stored cookie, the second none.
+      expect(cookiesSent).toEqual([dirSyncCookie.cookie, Buffer.alloc(0)]);
+      expect(directory.usnFilter()).toBeUndefined();
+    },
+  );
 
   it('dirsync never falls back: a refusal fails the pass', async () => {
     const directory = new FakeDirectory();

@@ -31,6 +31,8 @@ export interface ChangePage extends DirSyncPage {
   fullResync: boolean;
   /** Why DirSync was not used, when `auto` fell back to polling: the directory's own words. */
   dirSyncRefused?: string;
+  /** Why the stored DirSync cookie was not used (the DC refused it): this read starts from scratch. */
+  cookieRefused?: string;
 }
 
 /**
@@ -49,8 +51,9 @@ export function isDirSyncRefused(error: unknown): boolean {
 /**
  * Reads the changes since the stored cookie, page by page, the way `detection` says. A cookie
  * stored by the other mode is never sent (a DirSync cookie means nothing to a poll, and the other
- * way round): that mode reads from the start instead. With `auto`, only a refusal of the first
- * DirSync search falls back to polling, before anything was read; any other failure fails the pass,
+ * way round): that mode reads from the start instead. A stored DirSync cookie the DC refuses is
+ * dropped for one read from scratch. With `auto`, only a refusal of DirSync itself (without a
+ * cookie too) falls back to polling, before anything was read; any other failure fails the pass,
  * which the next pass repeats from the last stored cookie.
  */
 export async function* readChangePages(
@@ -62,21 +65,32 @@ export async function* readChangePages(
   const cookieFor = (mode: ChangeReadMode) => (stored?.mode === mode ? stored.cookie : undefined);
   let dirSyncRefused: string | undefined;
   if (detection !== 'usn') {
-    const cookie = cookieFor('dirsync');
-    const fullResync = cookie === undefined || cookie.length === 0;
-    const pages = readDirSyncPages(client, namingContext, cookie);
-    let first: IteratorResult<DirSyncPage> | undefined;
-    try {
-      first = await pages.next();
-    } catch (error) {
-      if (detection === 'dirsync' || !isDirSyncRefused(error)) throw error;
-      dirSyncRefused = describeFailure(error);
-    }
-    if (first !== undefined) {
-      if (!first.done) yield { ...first.value, mode: 'dirsync', fullResync };
-      for await (const page of pages) yield { ...page, mode: 'dirsync', fullResync };
+    const stored = cookieFor('dirsync');
+    // A cookie the DC refuses (expired, damaged, issued before a restore) would fail every pass
+    // from now on: read everything once without it, as Entra Connect's full import does.
+    const cookies = stored && stored.length > 0 ? [stored, undefined] : [undefined];
+    let refusal: unknown;
+    for (const cookie of cookies) {
+      const pages = readDirSyncPages(client, namingContext, cookie);
+      let first: IteratorResult<DirSyncPage>;
+      try {
+        first = await pages.next();
+      } catch (error) {
+        if (!isDirSyncRefused(error)) throw error;
+        refusal = error;
+        continue;
+      }
+      const note = {
+        mode: 'dirsync' as const,
+        fullResync: cookie === undefined,
+        ...(cookie === undefined && refusal !== undefined ? { cookieRefused: describeFailure(refusal) } : {}),
+      };
+      if (!first.done) yield { ...first.value, ...note };
+      for await (const page of pages) yield { ...page, ...note };
       return;
     }
+    if (detection === 'dirsync') throw refusal;
+    dirSyncRefused = describeFailure(refusal);
   }
   for await (const page of readUsnChangedPages(client, namingContext, cookieFor('usn'))) {
     yield { ...page, mode: 'usn', ...(dirSyncRefused === undefined ? {} : { dirSyncRefused }) };

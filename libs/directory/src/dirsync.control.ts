@@ -48,6 +48,9 @@ export class DirSyncControl extends Control {
   /** True when the server has more changes than it sent: search again before storing the cookie as "caught up". */
   moreResults = false;
 
+  /** The last search's response carried this control: without it, its cookie and moreResults are unknown. */
+  answered = false;
+
   readonly flags: number;
   readonly maxBytes: number;
 
@@ -66,6 +69,7 @@ export class DirSyncControl extends Control {
   protected override writeControl(writer: BerWriter): void {
     // A response that carries no DirSync control must not leave a stale "more" behind.
     this.moreResults = false;
+    this.answered = false;
 
     const value = new BerWriter();
     value.startSequence();
@@ -86,6 +90,7 @@ export class DirSyncControl extends Control {
     if (reader.readSequence() === null) {
       return;
     }
+    this.answered = true;
     this.moreResults = (reader.readInt() ?? 0) !== 0;
     reader.readInt(); // "unused" in [MS-ADTS]; always 0
     const cookie = reader.readString(Ber.OctetString, true);

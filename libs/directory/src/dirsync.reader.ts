@@ -55,6 +55,11 @@ export async function* readDirSyncPages(
       },
       [control],
     );
+    // A DirSync answer without its control says neither where it ended nor whether more follows:
+    // not an answer to store (the next pass would resume from a cookie it never had).
+    if (!control.answered) {
+      throw new Error('the directory answered a DirSync search without the DirSync control');
+    }
     yield {
       entries: searchEntries.flatMap(toDirectoryEntry),
       cookie: control.cookie,

@@ -123,6 +123,11 @@ export class SyncPassRunner {
         `tenant ${tenantId}: the directory refuses DirSync (${page.dirSyncRefused}); polling uSNChanged instead`,
       );
     }
+    if (page.cookieRefused !== undefined) {
+      this.logger.warn(
+        `tenant ${tenantId}: the directory refuses the stored DirSync cookie (${page.cookieRefused}): full resync`,
+      );
+    }
     if (page.mode === 'usn' && page.fullResync && stored?.mode === 'usn') {
       this.logger.warn(
         `tenant ${tenantId}: the stored uSN watermark belongs to another DC database (restored?): full resync`,
