@@ -1,35 +1,112 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { DomainError, RunUserCommand, type UserCommandRequest } from '@latchkey/app-passwords';
-import { directorySyncDecider, userCommandsFor, type ApplyDueChange } from '../domain';
-import { DirectorySyncStreams } from './directory-sync.streams';
+import { describeFailure } from '@latchkey/runtime';
+import {
+  directorySyncDecider,
+  dueChanges,
+  MAX_APPLY_BATCH,
+  userCommandsFor,
+  type ApplyDueChanges,
+  type CloudAction,
+  type DirectoryChangeApplied,
+  type DirectorySyncEvent,
+} from '../domain';
+import { DirectorySyncStreams, type DirectorySyncExecute } from './directory-sync.streams';
 
 /**
- * Applies a due directory change (R8: only now does the cloud see it; R15: a disable stops the
- * user's app passwords, a delete deletes them). The user commands run first and are idempotent,
- * then the change is recorded as applied: a crash in between runs the job again, which repeats
- * the commands harmlessly and records the change once.
+ * Changes whose user commands run at once. Each change concerns another user (another stream), so
+ * they do not collide; the bound keeps the database pool (10 connections) for the rest.
+ */
+const USER_COMMAND_CONCURRENCY = 8;
+
+/**
+ * Applies a tenant's due directory changes (R8: only now does the cloud see them; R15: a disable
+ * stops the user's app passwords, a delete deletes them), up to MAX_APPLY_BATCH per decision and
+ * append. For each batch the user commands run first and are idempotent, then the batch is recorded
+ * as applied: a crash in between runs the job again, which repeats the commands harmlessly and
+ * records each change once.
  */
 @Injectable()
 export class ChangeApplier {
+  private readonly logger = new Logger(ChangeApplier.name);
+
   constructor(
     private readonly streams: DirectorySyncStreams,
     private readonly commands: CommandBus,
   ) {}
 
-  async apply(tenantId: string, changeId: string, now: Date): Promise<'applied' | 'nothing-to-do'> {
-    const command: ApplyDueChange = {
-      type: 'ApplyDueChange',
-      data: { tenantId, changeId },
-      metadata: { now },
-    };
-    // Decide without appending first, to know what the cloud must do (throws R8.not-yet-due early).
-    const preview = directorySyncDecider.decide(command, await this.streams.load(tenantId));
-    const applied = preview.find((e) => e.type === 'DirectoryChangeApplied');
-    if (!applied || applied.type !== 'DirectoryChangeApplied') return 'nothing-to-do';
+  /**
+   * Applies every change of the tenant that is due by `now()`, soonest first, batch after batch
+   * until none is left; returns how many were recorded (applied, or cancelled as no longer changing
+   * anything). A change whose user commands fail stays scheduled while the others go on; then this
+   * throws, so that the job is retried.
+   */
+  async applyDue(tenantId: string, now: () => Date): Promise<number> {
+    const failed = new Set<string>();
+    let recorded = 0;
+    for (;;) {
+      const batch = await this.streams.exclusive(tenantId, (execute) =>
+        this.applyBatch(tenantId, now, failed, execute),
+      );
+      if (batch === undefined) break;
+      recorded += batch;
+    }
+    if (failed.size > 0) {
+      throw new Error(`${failed.size} due change(s) of tenant ${tenantId} could not be applied yet`);
+    }
+    return recorded;
+  }
 
+  /** One batch; undefined when nothing (but failed changes) is due. */
+  private async applyBatch(
+    tenantId: string,
+    now: () => Date,
+    failed: Set<string>,
+    execute: DirectorySyncExecute,
+  ): Promise<number | undefined> {
+    const state = await this.streams.load(tenantId);
+    const startedAt = now();
+    const due = dueChanges(state, startedAt)
+      .filter((change) => !failed.has(change.changeId))
+      .slice(0, MAX_APPLY_BATCH)
+      .map((change) => change.changeId);
+    if (due.length === 0) return undefined;
+    const command = (changeIds: string[], at: Date): ApplyDueChanges => ({
+      type: 'ApplyDueChanges',
+      data: { tenantId, changeIds },
+      metadata: { now: at },
+    });
+    // Decide without appending first, to know what the cloud must do.
+    const applied = directorySyncDecider.decide(command(due, startedAt), state).filter(isApplied);
+    await inParallel(applied, USER_COMMAND_CONCURRENCY, async ({ data }) => {
+      try {
+        await this.runUserCommands(tenantId, data.changeId, data.actions, startedAt);
+      } catch (error) {
+        failed.add(data.changeId);
+        this.logger.warn(`change ${data.changeId} of tenant ${tenantId}: ${describeFailure(error)}`);
+      }
+    });
+    const done = due.filter((changeId) => !failed.has(changeId));
+    if (done.length === 0) return 0;
+    // Recorded as applied when the cloud has seen them all: after the batch's user commands.
+    const appliedAt = now();
+    const { events } = await execute(
+      command(done, appliedAt),
+      { tenantId, actor: { kind: 'sync-worker' } },
+      appliedAt,
+    );
+    return events.length;
+  }
+
+  private async runUserCommands(
+    tenantId: string,
+    changeId: string,
+    actions: CloudAction[],
+    now: Date,
+  ): Promise<void> {
     const context = { tenantId, actor: { kind: 'sync-worker' as const }, causationId: changeId };
-    for (const userCommand of userCommandsFor(tenantId, applied.data.actions, now).commands) {
+    for (const userCommand of userCommandsFor(tenantId, actions, now).commands) {
       const request = { type: userCommand.type, data: userCommand.data } as UserCommandRequest;
       try {
         await this.commands.execute(new RunUserCommand(request, context));
@@ -40,7 +117,17 @@ export class ChangeApplier {
         if (!alreadyDone) throw error;
       }
     }
-    await this.streams.execute(tenantId, command, context, now);
-    return 'applied';
   }
+}
+
+const isApplied = (event: DirectorySyncEvent): event is DirectoryChangeApplied =>
+  event.type === 'DirectoryChangeApplied';
+
+/** Runs `work` on every item, at most `limit` at a time. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }

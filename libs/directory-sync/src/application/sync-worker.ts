@@ -12,7 +12,7 @@ import { describeFailure, RepeatingTask } from '@latchkey/runtime';
 import type { Job } from 'bull';
 import { DataSource } from 'typeorm';
 import { ChangeApplier } from './change-applier';
-import { ChangeScheduler, DIRECTORY_CHANGES_QUEUE, type ApplyChangeJob } from './change-scheduler';
+import { ChangeScheduler, DIRECTORY_CHANGES_QUEUE, type ApplyDueChangesJob } from './change-scheduler';
 import { DirectoryConnectionsStore } from './directory-connections.store';
 import { DirectorySyncModule } from './directory-sync.modules';
 import { DirectorySyncStreams } from './directory-sync.streams';
@@ -86,10 +86,14 @@ export class ApplyChangeProcessor {
     private readonly clock: Clock,
   ) {}
 
-  // Changes of different users apply in parallel; one tenant's stream appends still queue in order.
+  // Tenants apply in parallel; one tenant's jobs queue behind each other (the first applies all).
   @Process({ concurrency: 8 })
-  async apply(job: Job<ApplyChangeJob>): Promise<string> {
-    return this.applier.apply(job.data.tenantId, job.data.changeId, this.clock.now());
+  async apply(job: Job<ApplyDueChangesJob>): Promise<number> {
+    // Bull may promote a delayed job a little early: run then, and its changes, not yet due (R8),
+    // would wait for the next reconcile.
+    const early = Date.parse(job.data.dueAt) - this.clock.now().getTime();
+    if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
+    return this.applier.applyDue(job.data.tenantId, () => this.clock.now());
   }
 }
 

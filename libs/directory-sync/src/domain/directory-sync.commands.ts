@@ -35,7 +35,13 @@ export type RecordSyncPass = DirectorySyncCommandOf<
   'RecordSyncPass',
   { passId: string; trigger: SyncTrigger; entries: DirectoryEntryInput[]; cookieStored: boolean }
 >;
-export type ApplyDueChange = DirectorySyncCommandOf<'ApplyDueChange', { changeId: string }>;
+/**
+ * Applies scheduled changes that are due, all in one decision: Entra Connect's cycle lands every
+ * change of a cycle at the same instant, and one decision and append per change would make the
+ * last of thousands land many seconds late. At most MAX_APPLY_BATCH changes, so one append stays
+ * a reasonable transaction.
+ */
+export type ApplyDueChanges = DirectorySyncCommandOf<'ApplyDueChanges', { changeIds: string[] }>;
 export type ApproveMassDeletion = DirectorySyncCommandOf<'ApproveMassDeletion', { passId: string }>;
 export type RejectMassDeletion = DirectorySyncCommandOf<'RejectMassDeletion', { passId: string }>;
 
@@ -44,8 +50,9 @@ export type DirectorySyncCommand =
   | ChangeDelayModel
   | ChangeDeletionThreshold
   | RecordSyncPass
-  | ApplyDueChange
+  | ApplyDueChanges
   | ApproveMassDeletion
   | RejectMassDeletion;
 
 export const MAX_PASS_ENTRIES = 200_000;
+export const MAX_APPLY_BATCH = 500;

@@ -7,8 +7,9 @@ import {
 import { DeciderSpecification } from '../../../app-passwords/src/domain/testing/decider.specification';
 import { delayModel } from './delay-model';
 import { directorySyncDecider, directorySyncStreamId } from './directory-sync.decider';
-import { DirectorySyncCommand } from './directory-sync.commands';
-import { pendingChanges } from './directory-sync.state';
+import { DirectorySyncCommand, MAX_APPLY_BATCH } from './directory-sync.commands';
+import { DirectorySyncEvent } from './directory-sync.events';
+import { dueChanges, pendingChanges } from './directory-sync.state';
 import { changeIdFor, syncedUserIdFor } from './name-based-uuid';
 import {
   at,
@@ -28,7 +29,15 @@ import {
   upn,
   userEntry,
 } from './testing/fixtures';
-import { applyChange, changeIdsOf, fold, history, ofType, syncPass } from './testing/directory-sync.history';
+import {
+  applyChange,
+  applyChanges,
+  changeIdsOf,
+  fold,
+  history,
+  ofType,
+  syncPass,
+} from './testing/directory-sync.history';
 
 const given = DeciderSpecification.for(directorySyncDecider);
 const change = (pass: number, index: number) => changeIdFor(TENANT_ID, passId(pass), index);
@@ -238,6 +247,79 @@ describe('directory sync decider: applying when due', () => {
     given(...provisioned())
       .when(applyChange(change(9, 0), at(31)))
       .thenRefuses(NotFoundError, 'directory-change.not-found');
+  });
+
+  it('R8: changes due at the same instant are applied in one decision, each recorded once', () => {
+    const events = history(
+      provisioned(),
+      syncPass(2, at(40), [disabledEntry(1), userEntry(2), userEntry(3)]),
+    );
+    const ids = [change(2, 0), change(2, 1), change(2, 2)];
+    given(...events)
+      .when(applyChanges(ids, at(70)))
+      .then(
+        {
+          type: 'DirectoryChangeApplied',
+          data: { changeId: ids[0], appliedAt: at(70).toISOString(), actions: [{ type: 'disable', userId }] },
+        },
+        ...[2, 3].map((n, i): DirectorySyncEvent => ({
+          type: 'DirectoryChangeApplied',
+          data: {
+            changeId: ids[i + 1],
+            appliedAt: at(70).toISOString(),
+            actions: [
+              {
+                type: 'provision',
+                userId: syncedUserIdFor(TENANT_ID, guid(n), 0),
+                upn: upn(n),
+                disabled: false,
+              },
+            ],
+          },
+        })),
+      );
+    const applied = history(events, applyChanges(ids, at(70)));
+    expect(pendingChanges(fold(applied))).toEqual([]);
+    given(...applied)
+      .when(applyChanges([...ids, ids[0]], at(71)))
+      .thenNothing();
+  });
+
+  it('R8: one change of a batch not yet due refuses the whole batch: nothing lands early', () => {
+    const events = history(
+      [directoryConnected()],
+      syncPass(1, T0, [userEntry(1)]),
+      syncPass(2, at(10), [userEntry(2)]),
+    );
+    given(...events)
+      .when(applyChanges([change(1, 0), change(2, 0)], at(30)))
+      .thenRefuses(RuleViolationError, 'R8.not-yet-due');
+    expect(dueChanges(fold(events), at(30)).map((due) => due.changeId)).toEqual([change(1, 0)]);
+    expect(dueChanges(fold(events), at(40)).map((due) => due.changeId)).toEqual([change(1, 0), change(2, 0)]);
+  });
+
+  it('R8: a change superseded before its instant is not due; a batch naming it applies only the latest', () => {
+    const events = history(
+      provisioned(),
+      syncPass(2, at(40), [disabledEntry(1)]),
+      syncPass(3, at(50), [partialEntry(1, { userPrincipalName: ['alice@contoso.example'] })]),
+    );
+    expect(dueChanges(fold(events), at(80)).map((due) => due.changeId)).toEqual([change(3, 0)]);
+    const decided = given(...events)
+      .when(applyChanges([change(2, 0), change(3, 0)], at(80)))
+      .events();
+    expect(decided.map((event) => event.type)).toEqual(['DirectoryChangeApplied']);
+    expect(ofType(decided, 'DirectoryChangeApplied')[0].data.changeId).toBe(change(3, 0));
+  });
+
+  it(`refuses an empty batch, and one of more than ${MAX_APPLY_BATCH} changes`, () => {
+    given(...provisioned())
+      .when(applyChanges([], at(31)))
+      .thenRefuses(ValidationError, 'directory.invalid-batch');
+    const many = Array.from({ length: MAX_APPLY_BATCH + 1 }, (_, i) => change(1, i));
+    given(...provisioned())
+      .when(applyChanges(many, at(31)))
+      .thenRefuses(ValidationError, 'directory.invalid-batch');
   });
 
   it('R15: a disable on premises disables the cloud user at its due instant; a delete deletes it', () => {

@@ -11,10 +11,11 @@ import { classifyAll, isDeletion, syncScope } from './directory-change';
 import { parseDn } from './distinguished-name';
 import { DelayModel, delayModel, dueAt, SyncTrigger } from './delay-model';
 import {
-  ApplyDueChange,
+  ApplyDueChanges,
   ApproveMassDeletion,
   ConnectDirectory,
   DirectorySyncCommand,
+  MAX_APPLY_BATCH,
   MAX_PASS_ENTRIES,
   RecordSyncPass,
   RejectMassDeletion,
@@ -265,27 +266,52 @@ const recordSyncPass = (command: RecordSyncPass, dir: ConnectedDirectory): Direc
 /**
  * R8: a change reaches the cloud at its due instant, not before (until then the user's app passwords
  * keep working). A change already applied or cancelled answers nothing, so a job that fires twice
- * (Redis restored, a retry) applies it once.
+ * (Redis restored, a retry) applies it once; one not yet due refuses the whole batch.
  */
-const applyDueChange = (command: ApplyDueChange, dir: ConnectedDirectory): DirectorySyncEvent[] => {
-  const changeId = requireUuid('changeId', command.data.changeId);
-  const change = dir.changes[changeId];
-  if (change === undefined) throw new NotFoundError('directory-change.not-found', 'There is no such change.');
-  if (change.status !== 'scheduled') return [];
+const applyDueChanges = (command: ApplyDueChanges, dir: ConnectedDirectory): DirectorySyncEvent[] => {
+  const { changeIds } = command.data;
+  if (!Array.isArray(changeIds) || changeIds.length === 0 || changeIds.length > MAX_APPLY_BATCH) {
+    throw new ValidationError(
+      'directory.invalid-batch',
+      undefined,
+      `changeIds must list 1 to ${MAX_APPLY_BATCH} changes.`,
+    );
+  }
   const now = command.metadata.now;
-  if (now.getTime() < Date.parse(change.dueAt!)) {
-    throw new RuleViolationError('R8', 'not-yet-due', `This change reaches the cloud at ${change.dueAt}.`);
+  const at = now.toISOString();
+  const events: DirectorySyncEvent[] = [];
+  for (const id of new Set(changeIds)) {
+    const changeId = requireUuid('changeId', id);
+    const change = dir.changes[changeId];
+    if (change === undefined) {
+      throw new NotFoundError('directory-change.not-found', 'There is no such change.');
+    }
+    if (change.status !== 'scheduled') continue;
+    if (now.getTime() < Date.parse(change.dueAt!)) {
+      throw new RuleViolationError(
+        'R8',
+        'not-yet-due',
+        `Change ${changeId} reaches the cloud at ${change.dueAt}.`,
+      );
+    }
+    // An object has at most one scheduled change, so the cloud before the batch is the cloud before
+    // this change: no other change of the batch touches it.
+    const actions = cloudActions(
+      dir.tenantId,
+      change.objectGuid,
+      dir.cloud[change.objectGuid],
+      change.target,
+    );
+    events.push(
+      actions.length === 0
+        ? {
+            type: 'DirectoryChangeCancelled',
+            data: { changeId, reason: 'no-net-change', supersededBy: null, cancelledAt: at },
+          }
+        : { type: 'DirectoryChangeApplied', data: { changeId, appliedAt: at, actions } },
+    );
   }
-  const actions = cloudActions(dir.tenantId, change.objectGuid, dir.cloud[change.objectGuid], change.target);
-  if (actions.length === 0) {
-    return [
-      {
-        type: 'DirectoryChangeCancelled',
-        data: { changeId, reason: 'no-net-change', supersededBy: null, cancelledAt: now.toISOString() },
-      },
-    ];
-  }
-  return [{ type: 'DirectoryChangeApplied', data: { changeId, appliedAt: now.toISOString(), actions } }];
+  return events;
 };
 
 const requireHold = (dir: ConnectedDirectory, passId: string) => {
@@ -368,8 +394,8 @@ export const decideDirectorySync = (
     }
     case 'RecordSyncPass':
       return recordSyncPass(command, dir);
-    case 'ApplyDueChange':
-      return applyDueChange(command, dir);
+    case 'ApplyDueChanges':
+      return applyDueChanges(command, dir);
     case 'ApproveMassDeletion':
       return approveMassDeletion(command, dir);
     case 'RejectMassDeletion':

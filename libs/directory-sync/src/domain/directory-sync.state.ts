@@ -160,16 +160,31 @@ export interface PendingChange {
 
 /**
  * The scheduled changes not yet applied, soonest first: after Redis loses its jobs, the worker
- * re-creates one per entry (job id = changeId, so none is queued twice; applying twice is refused
- * anyway by ApplyDueChange).
+ * re-creates one job per due instant among them (job id from tenant and instant, so none is queued
+ * twice; applying twice is refused anyway by ApplyDueChanges).
  */
 export const pendingChanges = (state: DirectorySyncState): PendingChange[] => {
   if (state.status === 'disconnected') return [];
-  return Object.values(state.scheduledByObject)
-    .map((changeId) => state.changes[changeId])
-    .map(({ changeId, objectGuid, dueAt }) => ({ changeId, objectGuid, dueAt: dueAt as string }))
-    .sort((a, b) => Date.parse(a.dueAt) - Date.parse(b.dueAt) || a.changeId.localeCompare(b.changeId));
+  return sortedByDueAt(Object.values(state.scheduledByObject).map((changeId) => state.changes[changeId]));
 };
+
+/** The scheduled changes due at `now`, soonest first: what ApplyDueChanges may apply now. */
+export const dueChanges = (state: DirectorySyncState, now: Date): PendingChange[] => {
+  if (state.status === 'disconnected') return [];
+  const at = now.getTime();
+  return sortedByDueAt(
+    Object.values(state.scheduledByObject)
+      .map((changeId) => state.changes[changeId])
+      .filter((change) => Date.parse(change.dueAt as string) <= at),
+  );
+};
+
+const sortedByDueAt = (changes: TrackedChange[]): PendingChange[] =>
+  changes
+    .map(({ changeId, objectGuid, dueAt }) => ({ changeId, objectGuid, dueAt: dueAt as string }))
+    .map((change) => ({ change, at: Date.parse(change.dueAt) }))
+    .sort((a, b) => a.at - b.at || a.change.changeId.localeCompare(b.change.changeId))
+    .map(({ change }) => change);
 
 /** B9: the holds still waiting for an admin, with the deletions each still holds. */
 export const heldMassDeletions = (

@@ -52,6 +52,7 @@ export { changeIdFor, syncedUserIdFor } from './name-based-uuid';
 export * from './directory-sync.events';
 export * from './directory-sync.commands';
 export {
+  dueChanges,
   heldMassDeletions,
   initialDirectorySyncState,
   pendingChanges,

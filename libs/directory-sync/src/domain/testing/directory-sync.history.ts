@@ -18,11 +18,14 @@ export const syncPass = (
   metadata: { now },
 });
 
-export const applyChange = (changeId: string, now: Date): DirectorySyncCommand => ({
-  type: 'ApplyDueChange',
-  data: { tenantId: TENANT_ID, changeId },
+export const applyChanges = (changeIds: string[], now: Date): DirectorySyncCommand => ({
+  type: 'ApplyDueChanges',
+  data: { tenantId: TENANT_ID, changeIds },
   metadata: { now },
 });
+
+export const applyChange = (changeId: string, now: Date): DirectorySyncCommand =>
+  applyChanges([changeId], now);
 
 /**
  * A history built the way production builds it: each command decided against the events before it,
