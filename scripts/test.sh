@@ -29,6 +29,8 @@ if ! bash stack/stack.sh status >/dev/null 2>&1; then
 fi
 step "stack"
 bash stack/stack.sh up
+# The replay suites rebuild and swap whole read models: they get a database of their own.
+POSTGRES_DB="${POSTGRES_DB}_replay" bash stack/stack.sh up postgres >/dev/null
 # Debian's docker-compose validates docker-compose.yml without a Docker engine.
 command -v docker-compose >/dev/null || (source stack/lib.sh && apt_install docker-compose)
 

@@ -104,6 +104,9 @@ const verifyBody = () => ({
   clientIp: '192.0.2.10',
 });
 
+/** B4's instant: after everything this suite does, so the answers are about the present state. */
+const AUDIT_AT = '2100-01-01T00:00:00Z';
+
 const routes: Route[] = [
   {
     method: 'POST',
@@ -329,6 +332,46 @@ const routes: Route[] = [
     allowed: ['tenant-admin', 'auditor'],
     success: 404,
   },
+  // The history is the auditor's alone (read-only); narrowed to one event so the NDJSON export is
+  // a single line that the client can parse as one JSON document.
+  {
+    method: 'GET',
+    template: '/v1/audit/events',
+    path: () => '/v1/audit/events?type=TenantCreated',
+    allowed: ['auditor'],
+    success: 200,
+  },
+  {
+    method: 'GET',
+    template: '/v1/audit/events/export',
+    path: () => '/v1/audit/events/export?type=TenantCreated',
+    allowed: ['auditor'],
+    success: 200,
+  },
+  // B4: point in time, the auditor's alone (read-only), about a user of the caller's tenant.
+  {
+    method: 'GET',
+    template: '/v1/audit/users/:userId/state',
+    path: () => `/v1/audit/users/${a.victim.userId}/state?at=${AUDIT_AT}`,
+    allowed: ['auditor'],
+    success: 200,
+  },
+  {
+    method: 'GET',
+    template: '/v1/audit/users/:userId/app-passwords/:appPasswordId/sign-in-check',
+    path: () =>
+      `/v1/audit/users/${a.victim.userId}/app-passwords/${a.victim.appPasswords[0].appPasswordId}/sign-in-check?at=${AUDIT_AT}&protocol=IMAP&clientIp=192.0.2.10`,
+    allowed: ['auditor'],
+    success: 200,
+  },
+  // B3: the tenant's own chain, the auditor's alone (read-only).
+  {
+    method: 'GET',
+    template: '/v1/audit/chain/verify',
+    path: () => '/v1/audit/chain/verify',
+    allowed: ['auditor'],
+    success: 200,
+  },
   {
     method: 'POST',
     template: '/v1/leak-reports',
@@ -529,6 +572,30 @@ describe('every route × every role × a foreign tenant', () => {
           mintToken({ tenantId: b.tenantId, sub: userId, roles: ['user'], mfa: true }),
         slug: 'user.not-found',
       })),
+      // B4: tenant B's auditor asks about tenant A's user and app password, by their real ids.
+      {
+        name: 'auditor of tenant B: GET /v1/audit/users/:userId/state',
+        method: 'GET',
+        path: (i) => `/v1/audit/users/${i.userId}/state?at=${AUDIT_AT}`,
+        token: () => Promise.resolve(b.tokens.auditor),
+        slug: 'user.not-found',
+      },
+      {
+        name: 'auditor of tenant B: GET /v1/audit/users/:userId/app-passwords/:appPasswordId/sign-in-check',
+        method: 'GET',
+        path: (i) =>
+          `/v1/audit/users/${i.userId}/app-passwords/${i.appPasswordId}/sign-in-check?at=${AUDIT_AT}&protocol=IMAP`,
+        token: () => Promise.resolve(b.tokens.auditor),
+        slug: 'user.not-found',
+      },
+      {
+        name: 'auditor of tenant B: sign-in check of B’s own user with tenant A’s app password id',
+        method: 'GET',
+        path: (i) =>
+          `/v1/audit/users/${b.self.userId}/app-passwords/${i.appPasswordId}/sign-in-check?at=${AUDIT_AT}&protocol=IMAP`,
+        token: () => Promise.resolve(b.tokens.auditor),
+        slug: 'app-password.not-found',
+      },
       {
         name: 'user of tenant B: DELETE /v1/me/app-passwords/ with tenant A’s app password id',
         method: 'DELETE',
@@ -560,7 +627,8 @@ describe('every route × every role × a foreign tenant', () => {
         expectProblem(foreign, 404, probe.slug);
         expect(problemShape(foreign)).toEqual(problemShape(nonexistent));
         // The only thing of A's in the answer is the path the caller sent itself.
-        expect(foreign.body.instance).toBe(probe.path(real));
+        // (A problem's instance is the path without its query string.)
+        expect(foreign.body.instance).toBe(probe.path(real).split('?')[0]);
       });
     }
 

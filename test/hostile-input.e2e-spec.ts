@@ -762,6 +762,173 @@ add('GET /v1/users with an unknown parameter', 400, BAD, (f) => ({
   token: f.a.admin,
 }));
 
+// ---- The auditor's history: cursor, dates, limits, filters (the tenant is the token's) ----
+const auditorOf = (tenantId: string) => mintToken({ tenantId, sub: 'auditor', roles: ['auditor'] });
+const forge = (body: unknown) => Buffer.from(JSON.stringify(body)).toString('base64url');
+for (const [name, query, slug] of [
+  ['a cursor that is not base64', 'cursor=%25%00%27', 'invalid-cursor'],
+  ['a cursor of base64 garbage', 'cursor=bm90LWEtY3Vyc29y', 'invalid-cursor'],
+  [
+    'a forged cursor with SQL',
+    `cursor=${forge({ v: 1, after: '1; DROP TABLE events', f: 'x' })}`,
+    'invalid-cursor',
+  ],
+  [
+    'a forged cursor past bigint',
+    `cursor=${forge({ v: 1, after: '99999999999999999999', f: 'x' })}`,
+    'invalid-cursor',
+  ],
+  [
+    'a forged cursor naming a tenant',
+    `cursor=${forge({ v: 1, after: '0', f: 'x', tenantId: randomUUID() })}`,
+    'invalid-cursor',
+  ],
+  ['an over-long cursor', `cursor=${'A'.repeat(5000)}`, BAD],
+  ['a huge limit', 'limit=100000000000000000000000', BAD],
+  ['limit=1001', 'limit=1001', BAD],
+  ['limit=0', 'limit=0', BAD],
+  ['limit=-5', 'limit=-5', BAD],
+  ['limit=1e3', 'limit=1e3', BAD],
+  ['limit as an array', 'limit[]=1', BAD],
+  ['from that is not a date', 'from=yesterday', BAD],
+  ['from without an offset', 'from=2025-03-03T14:02:00', BAD],
+  ['from on 30 February', 'from=2025-02-30T00:00:00Z', BAD],
+  ['to before from', 'from=2025-03-03T15:00:00Z&to=2025-03-03T14:00:00Z', BAD],
+  ['to as an epoch number', 'to=1741010520000', BAD],
+  ['a userId with SQL', `userId=${encodeURIComponent("' OR '1'='1")}`, BAD],
+  ['a userId that is a stream id', `userId=user-${randomUUID()}`, BAD],
+  ['a type with SQL', `type=${encodeURIComponent("UserDisabled' OR 1=1 --")}`, BAD],
+  ['a type with a NUL', 'type=User%00Disabled', BAD],
+  ['21 types', `type=${Array.from({ length: 21 }, (_, i) => `T${i}`).join(',')}`, BAD],
+  ['a streamId with SQL and spaces', `streamId=${encodeURIComponent("x'; DROP TABLE events; --")}`, BAD],
+  ['a streamId with a newline', 'streamId=user-1%0Ainjected', BAD],
+  ['a tenantId (the tenant comes from the token)', `tenantId=${randomUUID()}`, BAD],
+  ['__proto__', '__proto__[x]=1', BAD],
+] as const) {
+  for (const route of ['/v1/audit/events', '/v1/audit/events/export']) {
+    // The export takes no page parameters: a cursor or limit there is refused as unknown.
+    const expected = route.endsWith('export') && /^(cursor|limit)/.test(query) ? BAD : slug;
+    add(`GET ${route} with ${name}`, 400, expected, async (f) => ({
+      path: `${route}?${query}`,
+      token: await auditorOf(f.a.tenantId),
+    }));
+  }
+}
+
+// ---- B4: point in time (auditor): instants, ids, protocols, client IPs, other tenants ----
+const pitAuditor = (tenantId: string) => mintToken({ tenantId, sub: 'auditor', roles: ['auditor'] });
+const PIT_AT = 'at=2025-03-03T14:02:00Z';
+const pitState = (f: Fixture, query: string, userId = f.a.alice.userId) =>
+  `/v1/audit/users/${userId}/state?${query}`;
+const pitCheck = (f: Fixture, query: string, ids: { userId?: string; appPasswordId?: string } = {}) =>
+  `/v1/audit/users/${ids.userId ?? f.a.alice.userId}/app-passwords/${ids.appPasswordId ?? f.a.laptop.appPasswordId}/sign-in-check?${query}`;
+const pit = (name: string, status: number, slug: string, path: (f: Fixture) => string) =>
+  add(`B4: ${name}`, status, slug, async (f) => ({ path: path(f), token: await pitAuditor(f.a.tenantId) }));
+for (const [name, query] of [
+  ['without an instant', ''],
+  ['an instant that is not a date', 'at=yesterday'],
+  ['an instant without an offset', 'at=2025-03-03T14:02:00'],
+  ['an instant whose + offset was not encoded', 'at=2025-03-03T14:02:00+01:00'],
+  ['an instant on 30 February', 'at=2025-02-30T14:02:00Z'],
+  ['an instant at hour 25', 'at=2025-03-03T25:02:00Z'],
+  ['an epoch number', 'at=1741010520000'],
+  ['a date without a time', 'at=2025-03-03'],
+  ['an instant with SQL', `at=${encodeURIComponent("2025-03-03T14:02:00Z' OR 1=1 --")}`],
+  ['an instant with NUL', 'at=2025-03-03T14:02:00Z%00'],
+  ['two instants', `${PIT_AT}&at=2025-03-04T14:02:00Z`],
+  ['an instant as an array', 'at[]=2025-03-03T14:02:00Z'],
+  ['a year with six digits', 'at=%2B275760-09-13T00:00:00Z'],
+  ['a tenantId (the tenant comes from the token)', `${PIT_AT}&tenantId=${randomUUID()}`],
+  ['__proto__', `${PIT_AT}&__proto__[x]=1`],
+] as const) {
+  pit(`state with ${name}`, 400, BAD, (f) => pitState(f, query));
+  pit(`sign-in check with ${name}`, 400, BAD, (f) => pitCheck(f, `${query}&protocol=IMAP`));
+}
+for (const protocol of ['gopher', '', 'IMAP%00', encodeURIComponent("IMAP' OR 1=1 --"), 'x'.repeat(33)]) {
+  pit(`sign-in check with protocol "${protocol.slice(0, 20)}"`, 400, BAD, (f) =>
+    pitCheck(f, `${PIT_AT}&protocol=${protocol}`),
+  );
+}
+pit('sign-in check without a protocol', 400, BAD, (f) => pitCheck(f, PIT_AT));
+pit('sign-in check with two protocols', 400, BAD, (f) =>
+  pitCheck(f, `${PIT_AT}&protocol=IMAP&protocol=SMTP`),
+);
+for (const clientIp of [
+  '256.0.0.1',
+  '1.2.3',
+  '::gg',
+  '',
+  'localhost',
+  '1.2.3.4/24',
+  '1.2.3.4:143',
+  "' OR 1=1 --",
+]) {
+  pit(`sign-in check with clientIp "${clientIp}"`, 400, BAD, (f) =>
+    pitCheck(f, `${PIT_AT}&protocol=IMAP&clientIp=${encodeURIComponent(clientIp)}`),
+  );
+}
+for (const [name, id] of [
+  ['not a UUID', 'not-a-uuid'],
+  ['SQL', encodeURIComponent("' OR 1=1 --")],
+  ['..%2F..%2Ftenant', '..%2F..%2Ftenant'],
+  ['a UUID without dashes', 'd'.repeat(32)],
+  ['5,000 characters', 'a'.repeat(5000)],
+] as const) {
+  pit(`state of a user id that is ${name}`, 400, 'bad-request', (f) => pitState(f, PIT_AT, id));
+  pit(`sign-in check of a user id that is ${name}`, 400, 'bad-request', (f) =>
+    pitCheck(f, `${PIT_AT}&protocol=IMAP`, { userId: id }),
+  );
+  pit(`sign-in check of an app password id that is ${name}`, 400, 'bad-request', (f) =>
+    pitCheck(f, `${PIT_AT}&protocol=IMAP`, { appPasswordId: id }),
+  );
+}
+pit('state of an unknown user', 404, 'user.not-found', (f) => pitState(f, PIT_AT, randomUUID()));
+pit('state of another tenant’s user', 404, 'user.not-found', (f) => pitState(f, PIT_AT, f.b.userId));
+pit('sign-in check of another tenant’s user', 404, 'user.not-found', (f) =>
+  pitCheck(f, `${PIT_AT}&protocol=IMAP`, { userId: f.b.userId }),
+);
+pit('sign-in check of an unknown app password', 404, 'app-password.not-found', (f) =>
+  pitCheck(f, `${PIT_AT}&protocol=IMAP`, { appPasswordId: randomUUID() }),
+);
+pit('sign-in check of a user id used as an app password id', 404, 'app-password.not-found', (f) =>
+  pitCheck(f, `${PIT_AT}&protocol=IMAP`, { appPasswordId: f.a.alice.userId }),
+);
+add('B4: state asked by an auditor of another tenant, with real ids', 404, 'user.not-found', async (f) => ({
+  path: pitState(f, PIT_AT),
+  token: await pitAuditor(f.b.tenantId),
+}));
+add(
+  'B4: sign-in check asked by an auditor of a tenant that does not exist',
+  404,
+  'user.not-found',
+  async (f) => ({
+    path: pitCheck(f, `${PIT_AT}&protocol=IMAP`),
+    token: await pitAuditor(f.z.tenantId),
+  }),
+);
+
+// ---- B3: chain verification (auditor): positions and anchors (the tenant is the token's) ----
+for (const [name, query] of [
+  ['fromSeq=0', 'fromSeq=0'],
+  ['fromSeq=-1', 'fromSeq=-1'],
+  ['fromSeq=1.5', 'fromSeq=1.5'],
+  ['fromSeq past 64 bits', `fromSeq=${'9'.repeat(30)}`],
+  ['fromSeq with SQL', `fromSeq=${encodeURIComponent('1; DELETE FROM event_chain')}`],
+  ['fromSeq twice', 'fromSeq=1&fromSeq=2'],
+  ['an anchor without a link', 'anchor=5'],
+  ['an anchor with a short link', `anchor=5:${'a'.repeat(63)}`],
+  ['an anchor with a non-hex link', `anchor=5:${'g'.repeat(64)}`],
+  ['an anchor at seq 0', `anchor=0:${'a'.repeat(64)}`],
+  ['an anchor with a NUL', `anchor=5:${'a'.repeat(32)}%00${'a'.repeat(31)}`],
+  ['a tenantId (the tenant comes from the token)', `tenantId=${randomUUID()}`],
+  ['__proto__', '__proto__[x]=1'],
+] as const) {
+  add(`B3: GET /v1/audit/chain/verify with ${name}`, 400, BAD, async (f) => ({
+    path: `/v1/audit/chain/verify?${query}`,
+    token: await auditorOf(f.a.tenantId),
+  }));
+}
+
 // ---- Methods and routes that do not exist ----
 for (const [method, path] of [
   ['PUT', '/v1/tenant'],

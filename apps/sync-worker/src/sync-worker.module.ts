@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { ChainWorkerModule } from '@latchkey/audit';
 import { LatchkeyConfigModule } from '@latchkey/config';
 import { DirectoryModule } from '@latchkey/directory';
 import { DirectorySyncWorkerModule } from '@latchkey/directory-sync';
@@ -19,6 +20,7 @@ import { HealthController } from './health.controller';
     TerminusModule,
     DirectorySyncWorkerModule,
     OffboardingWorkerModule,
+    ChainWorkerModule,
   ],
   controllers: [HealthController],
 })

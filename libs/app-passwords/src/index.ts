@@ -11,3 +11,41 @@ export { RunTenantCommand, type TenantResult } from './tenants/tenant-commands';
 export { GetUser, type UserView } from './users/get-user';
 export { RunUserCommand, type UserCommandRequest, type UserResult } from './users/user-commands';
 export { ConflictError, DomainError, NotFoundError, toPublishableEvent, ValidationError } from './domain';
+/** B4: the pure folds and the sign-in rule, so the audit can answer "could it sign in then?" from history. */
+export {
+  ADMINISTRATIVE_PROTOCOLS,
+  decideSignIn,
+  DEFAULT_TENANT_POLICY,
+  evolveTenant,
+  evolveUser,
+  initialLockoutState,
+  initialTenantState,
+  initialUserState,
+  isAdministrativeProtocol,
+  isExpired,
+  isTenantEventType,
+  isUserEventType,
+  isUuid,
+  LEGACY_PROTOCOLS,
+  lockStatus,
+  parseLegacyProtocol,
+  registerFailedSignIn,
+  registerSuccessfulSignIn,
+  tenantStreamId,
+  userStreamId,
+  type ExistingUser,
+  type LegacyProtocol,
+  type LockoutState,
+  type LockStatus,
+  type RuleId,
+  type SignInRefusal,
+  type TenantEvent,
+  type TenantPolicy,
+  type TenantState,
+  type UserEvent,
+  type UserState,
+} from './domain';
+export { SIGN_IN_EVENT_TYPES } from './infrastructure/sign-in-recorder';
+/** Replay (libs/audit): the inline projection, run again into fresh tables, and the types it projects. */
+export { CredentialsProjection } from './infrastructure/credentials.projection';
+export { TENANT_EVENT_TYPES, USER_EVENT_TYPES } from './domain';

@@ -8,6 +8,7 @@ import { DirectoryConnections1764000000004 } from './migrations/1764000000004-di
 import { Offboarding1764000000005 } from './migrations/1764000000005-offboarding';
 import { ChangeDetection1764000000006 } from './migrations/1764000000006-change-detection';
 import { OutboxHoldsOnlyUnpublished1764000000007 } from './migrations/1764000000007-outbox-holds-only-unpublished';
+import { EventChain1764000000008 } from './migrations/1764000000008-event-chain';
 
 /** Every migration, in order. Listed explicitly so that a bundled build cannot miss one. */
 export const migrations = [
@@ -19,6 +20,7 @@ export const migrations = [
   Offboarding1764000000005,
   ChangeDetection1764000000006,
   OutboxHoldsOnlyUnpublished1764000000007,
+  EventChain1764000000008,
 ];
 
 /** Schema changes go through migrations only; `synchronize` stays off everywhere. */

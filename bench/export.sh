@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# bench/export: the auditors' NDJSON export of 1,000,000 events through the API and the CLI, events/s
+# and the exporter's peak RSS at 100k, 300k and 1M. Figures on stdout, one per line. See bench/README.md.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_prepare
+node "${BENCH_NODE_ARGS[@]}" bench/export.ts # not exec: the EXIT trap stops what bench_prepare started

@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { signInActivityProjection } from '@latchkey/app-passwords';
+import type { EventEnvelope } from '@latchkey/event-store';
+import { applyOnce, KafkaProjectionRunner, toCloudEventMessage } from '@latchkey/messaging';
+import { dataSourceOptions, migrate } from '@latchkey/persistence';
+import { Kafka, logLevel } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { integrationConfig } from '../../../../test/integration-config';
+import { inReplayDatabase } from './testing/replay-database';
+import { rebuildFromKafka } from './kafka-rebuild';
+
+const DAY = 86_400_000;
+
+describe('replay: rebuilding the Kafka-fed read models from the topic (real PostgreSQL and broker)', () => {
+  inReplayDatabase();
+  const config = integrationConfig();
+  const kafka = new Kafka({
+    clientId: 'replay-test',
+    brokers: config.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const tenantId = randomUUID();
+  const topic = `test-replay-${randomUUID()}`;
+  const versions = new Map<string, number>();
+  const produced: EventEnvelope[] = [];
+  let db: DataSource;
+
+  beforeAll(async () => {
+    await migrate(config);
+    db = await new DataSource(dataSourceOptions(config)).initialize();
+    // This suite's database holds only what its tests write: the live model starts empty.
+    await db.query(`TRUNCATE sign_in_activity`);
+    await db.query(`DELETE FROM projection_stream_positions WHERE projection = 'sign-in-activity'`);
+  });
+  afterAll(() => db?.destroy());
+
+  /** Attempts on `lane`, made on `attemptedAt` and published at `publishedAt` (a late one: later). */
+  async function publish(lane: number, attempts: { at: Date; publishedAt?: Date; allowed: boolean }[]) {
+    const streamId = `sign-ins-${tenantId}-${lane}`;
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const messages = attempts.map(({ at, publishedAt, allowed }, i) => {
+      const version = (versions.get(streamId) ?? 0) + 1;
+      versions.set(streamId, version);
+      const event: EventEnvelope = {
+        seq: BigInt(produced.length + 1),
+        id: randomUUID(),
+        streamId,
+        version,
+        type: allowed ? 'LegacySignInSucceeded' : 'LegacySignInFailed',
+        schemaVersion: 1,
+        tenantId,
+        actor: { kind: 'gateway' },
+        causationId: null,
+        correlationId: null,
+        data: {
+          username: `user${i % 3}@contoso.test`,
+          reason: allowed ? null : i % 2 ? 'invalid-credentials' : 'account-locked',
+          attemptedAt: at.toISOString(),
+        },
+        occurredAt: at,
+        recordedAt: at,
+      };
+      produced.push(event);
+      return { ...toCloudEventMessage(event, event.data), timestamp: String((publishedAt ?? at).getTime()) };
+    });
+    await producer.send({ topic, messages });
+    await producer.disconnect();
+  }
+
+  const days = (n: number) =>
+    Array.from({ length: 20 }, (_, i) => new Date(Date.now() - n * DAY + i * 1_000));
+
+  /** Every produced event counted once, by the projection itself, into a scratch schema. */
+  async function reference(): Promise<void> {
+    await db.query(`DROP SCHEMA IF EXISTS replay_kafka_reference CASCADE`);
+    await db.query(`CREATE SCHEMA replay_kafka_reference`);
+    for (const table of ['sign_in_activity', 'projection_stream_positions']) {
+      await db.query(`CREATE TABLE replay_kafka_reference.${table} (LIKE public.${table} INCLUDING ALL)`);
+    }
+    const inScratch = {
+      transaction: <T>(work: (tx: DataSource['manager']) => Promise<T>) =>
+        db.transaction(async (tx) => {
+          await tx.query(`SET LOCAL search_path = replay_kafka_reference, public`);
+          return work(tx);
+        }),
+    } as unknown as DataSource;
+    await applyOnce(inScratch, signInActivityProjection, produced);
+  }
+
+  const differences = () =>
+    db.query(
+      `SELECT to_jsonb(l) AS live, to_jsonb(r) AS reference FROM public.sign_in_activity l
+       FULL JOIN replay_kafka_reference.sign_in_activity r USING (tenant_id, username, day)
+       WHERE to_jsonb(l) IS DISTINCT FROM to_jsonb(r)
+       UNION ALL
+       SELECT to_jsonb(l), to_jsonb(r) FROM public.projection_stream_positions l
+       FULL JOIN replay_kafka_reference.projection_stream_positions r USING (projection, stream_id)
+       WHERE l.projection = 'sign-in-activity' AND to_jsonb(l) IS DISTINCT FROM to_jsonb(r)`,
+    );
+
+  async function settled(): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const positions: { stream_id: string; version: number }[] = await db.query(
+        `SELECT stream_id, version FROM projection_stream_positions WHERE projection = 'sign-in-activity'`,
+      );
+      const at = new Map(positions.map((p) => [p.stream_id, p.version]));
+      if ([...versions].every(([stream, version]) => at.get(stream) === version)) return;
+      if (Date.now() > deadline) throw new Error('the live consumer did not catch up');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  const live = () =>
+    new KafkaProjectionRunner(db, kafka, signInActivityProjection, {
+      topic,
+      groupPrefix: `test-${randomUUID()}`,
+    });
+
+  it('from the beginning, with a fresh group, while attempts keep coming: equals the live model', async () => {
+    await publish(
+      0,
+      days(3).map((at, i) => ({ at, allowed: i % 4 !== 0 })),
+    );
+    await publish(
+      1,
+      days(2).map((at, i) => ({ at, allowed: i % 3 !== 0 })),
+    );
+    await publish(
+      0,
+      days(0).map((at, i) => ({ at, allowed: i % 2 === 0 })),
+    );
+    const runner = live();
+    runner.start();
+    try {
+      await settled();
+      let stop = false;
+      const more = (async () => {
+        for (let n = 0; !stop; n++) {
+          await publish(n % 2, [{ at: new Date(), allowed: n % 5 !== 0 }]);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      const result = await rebuildFromKafka(db, kafka, { topic, groupPrefix: `test-${randomUUID()}` });
+      stop = true;
+      await more;
+      expect(result.messages).toBeGreaterThanOrEqual(60);
+      await settled();
+      await reference();
+      expect(await differences()).toEqual([]);
+      // The rebuilt model has this suite's rows (comparing two empty tables would prove nothing).
+      const [{ rows }] = await db.query(
+        `SELECT count(*)::int AS rows FROM sign_in_activity WHERE tenant_id = $1`,
+        [tenantId],
+      );
+      expect(rows).toBeGreaterThanOrEqual(9);
+      const admin = kafka.admin();
+      await admin.connect();
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+      await admin.disconnect();
+      expect(groups).not.toContain(result.groupId);
+    } finally {
+      await runner.stop();
+    }
+  }, 120_000);
+
+  it('from a timestamp: later days from the topic, earlier ones kept, a late attempt of an earlier day counted once', async () => {
+    const runner = live();
+    runner.start();
+    await settled();
+    await runner.stop();
+    // Published today, attempted two days ago: the live consumer is stopped, so it has not counted it.
+    await publish(1, [
+      { at: new Date(Date.now() - 2 * DAY + 30_000), publishedAt: new Date(), allowed: false },
+    ]);
+    await publish(0, [{ at: new Date(), allowed: true }]);
+    const result = await rebuildFromKafka(db, kafka, {
+      topic,
+      groupPrefix: `test-${randomUUID()}`,
+      from: new Date(Date.now() - DAY),
+    });
+    // Only messages published since yesterday began: today's and the late one, not the older days'.
+    expect(result.messages).toBeLessThan(produced.length - 30);
+    const again = live();
+    again.start();
+    try {
+      await settled();
+      await reference();
+      expect(await differences()).toEqual([]);
+    } finally {
+      await again.stop();
+    }
+  }, 120_000);
+});
