@@ -37,7 +37,7 @@ const KEYS: Record<string, string> = {
 };
 
 describe('replay: rebuilding read models from the event store (real PostgreSQL)', () => {
-  inReplayDatabase();
+  afterAll(inReplayDatabase());
   let commands: CommandBus;
   let db: DataSource;
   let close: () => Promise<void>;

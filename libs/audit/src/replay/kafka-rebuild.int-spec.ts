@@ -12,7 +12,7 @@ import { rebuildFromKafka } from './kafka-rebuild';
 const DAY = 86_400_000;
 
 describe('replay: rebuilding the Kafka-fed read models from the topic (real PostgreSQL and broker)', () => {
-  inReplayDatabase();
+  afterAll(inReplayDatabase());
   const config = integrationConfig();
   const kafka = new Kafka({
     clientId: 'replay-test',
