@@ -111,9 +111,13 @@ export class ChangeApplier {
       try {
         await this.commands.execute(new RunUserCommand(request, context));
       } catch (error) {
-        // A retried provision finds its user already there: that is this command, done before.
+        // A retried provision finds its user already there: that is this command, done before. Only
+        // that: a username another cloud user holds (user.username-taken) is not this user's
+        // provision done, and the change must stay pending where an admin sees it, not be recorded.
         const alreadyDone =
-          error instanceof DomainError && error.kind === 'conflict' && request.type === 'ProvisionUser';
+          error instanceof DomainError &&
+          error.code === 'user.already-exists' &&
+          request.type === 'ProvisionUser';
         if (!alreadyDone) throw error;
       }
     }
