@@ -364,6 +364,15 @@ const routes: Route[] = [
     allowed: ['auditor'],
     success: 200,
   },
+  // B5: a POST that only reads (the delay model is a structured body), the auditor's alone.
+  {
+    method: 'POST',
+    template: '/v1/audit/counterfactual',
+    path: () => '/v1/audit/counterfactual',
+    body: () => ({ from: '2025-03-01T00:00:00Z', to: '2025-03-02T00:00:00Z', model: { kind: 'worst-case' } }),
+    allowed: ['auditor'],
+    success: 200,
+  },
   // B3: the tenant's own chain, the auditor's alone (read-only).
   {
     method: 'GET',

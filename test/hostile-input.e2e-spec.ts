@@ -929,6 +929,38 @@ for (const [name, query] of [
   }));
 }
 
+// ---- B5: counterfactual replay (auditor): instants, period, delay model (the tenant is the token's) ----
+const CF_FROM = '2025-03-01T00:00:00Z';
+const CF_TO = '2025-03-02T00:00:00Z';
+for (const [name, body] of [
+  ['a rolled-over instant', { from: '2025-02-30T00:00:00Z', to: CF_TO, model: { kind: 'worst-case' } }],
+  ['an instant without offset', { from: '2025-03-01T00:00:00', to: CF_TO, model: { kind: 'worst-case' } }],
+  ['from equal to to', { from: CF_FROM, to: CF_FROM, model: { kind: 'worst-case' } }],
+  ['from after to', { from: CF_TO, to: CF_FROM, model: { kind: 'worst-case' } }],
+  ['a period of a year', { from: CF_FROM, to: '2026-03-01T00:00:00Z', model: { kind: 'worst-case' } }],
+  ['an unknown model kind', { from: CF_FROM, to: CF_TO, model: { kind: 'instant' } }],
+  ['a negative delay', { from: CF_FROM, to: CF_TO, model: { kind: 'fixed', delayMs: -1 } }],
+  ['a delay over a week', { from: CF_FROM, to: CF_TO, model: { kind: 'fixed', delayMs: 8 * 86_400_000 } }],
+  ['a model as a string', { from: CF_FROM, to: CF_TO, model: 'fixed' }],
+  ['no model', { from: CF_FROM, to: CF_TO }],
+  [
+    'a tenantId (the tenant comes from the token)',
+    { from: CF_FROM, to: CF_TO, model: { kind: 'worst-case' }, tenantId: randomUUID() },
+  ],
+] as const) {
+  add(`B5: POST /v1/audit/counterfactual with ${name}`, 400, BAD, async (f) =>
+    json('POST', '/v1/audit/counterfactual', await auditorOf(f.a.tenantId), body),
+  );
+}
+add('B5: POST /v1/audit/counterfactual with a model that is not JSON', 400, MALFORMED, async (f) =>
+  raw(
+    'POST',
+    '/v1/audit/counterfactual',
+    await auditorOf(f.a.tenantId),
+    '{"from": "2025-03-01T00:00:00Z", "model": {',
+  ),
+);
+
 // ---- Methods and routes that do not exist ----
 for (const [method, path] of [
   ['PUT', '/v1/tenant'],

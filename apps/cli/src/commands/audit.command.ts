@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { auditAtCommand } from './audit-at.command';
+import { auditCounterfactualCommand } from './audit-counterfactual.command';
 import { auditEventsCommand } from './audit-events.command';
 import { auditExportCommand } from './audit-export.command';
 import { auditVerifyChainCommand } from './audit-verify-chain.command';
@@ -11,5 +12,6 @@ export function auditCommand(): Command {
     .addCommand(auditEventsCommand())
     .addCommand(auditExportCommand())
     .addCommand(auditAtCommand())
+    .addCommand(auditCounterfactualCommand())
     .addCommand(auditVerifyChainCommand());
 }
