@@ -2,7 +2,7 @@ export { AppPasswordsHttpModule, AppPasswordsModule } from './app-passwords.modu
 export { CreateAppPasswordCommand, type CreatedAppPassword } from './app-passwords/create-app-password';
 export { ListAppPasswords, type AppPasswordSummary } from './app-passwords/list-app-passwords';
 export { Clock } from './infrastructure/clock';
-export { signInStreamIds } from './infrastructure/sign-in-recorder';
+export { recordLastUse, signInStreamIds } from './infrastructure/sign-in-recorder';
 export type { CommandContext } from './infrastructure/event-sourced-streams';
 export { ReportLeak, type LeakReportResult } from './leak-reports/report-leak';
 export { signInActivityProjection } from './sign-in/sign-in-activity.projection';

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { eventColumns, toEnvelope, type EventEnvelope, type EventRow } from '@latchkey/event-store';
 import type { Kafka, Producer } from 'kafkajs';
-import type { DataSource, QueryRunner } from 'typeorm';
+import { AdvisoryLock } from '@latchkey/persistence';
+import type { DataSource } from 'typeorm';
 import { toCloudEventMessage } from './cloud-event';
 
 /** What of an event may leave PostgreSQL. Verifier hashes, for one, never reach Kafka. */
@@ -33,18 +34,19 @@ export class OutboxRelay {
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly options: Required<OutboxRelayOptions>;
   private producer?: Producer;
-  private lockHolder?: QueryRunner;
+  private readonly lock: AdvisoryLock;
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
 
   constructor(
-    private readonly db: DataSource,
+    db: DataSource,
     private readonly kafka: Kafka,
     private readonly publicView: PublicView,
     options: OutboxRelayOptions,
   ) {
     this.options = { batchSize: 500, idlePollMs: 50, backoffMs: 200, maxBackoffMs: 5_000, ...options };
+    this.lock = new AdvisoryLock(db, RELAY_LOCK);
   }
 
   start(): void {
@@ -63,7 +65,7 @@ export class OutboxRelay {
 
   /** True while this instance holds the relay lock (for tests and /health). */
   get active(): boolean {
-    return this.lockHolder !== undefined;
+    return this.lock.connection !== undefined;
   }
 
   private async run(): Promise<void> {
@@ -84,35 +86,19 @@ export class OutboxRelay {
   }
 
   private async acquireLock(): Promise<boolean> {
-    if (this.lockHolder) return true;
-    const runner = this.db.createQueryRunner();
-    try {
-      await runner.connect();
-      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [RELAY_LOCK]);
-      if (locked) {
-        this.lockHolder = runner;
-        this.logger.log('this instance is the active outbox relay');
-        return true;
-      }
-    } catch (error) {
-      await runner.release().catch(() => undefined);
-      throw error;
-    }
-    await runner.release();
-    return false;
+    const outcome = await this.lock.tryAcquire();
+    if (outcome === 'acquired') this.logger.log('this instance is the active outbox relay');
+    return outcome !== 'taken';
   }
 
-  private async releaseLock(): Promise<void> {
-    const runner = this.lockHolder;
-    this.lockHolder = undefined;
-    await runner?.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => undefined);
-    await runner?.release().catch(() => undefined);
+  private releaseLock(): Promise<void> {
+    return this.lock.release();
   }
 
   private async relayBatch(): Promise<number> {
     // Read on the lock's own connection: if that connection died, so did the lock, and we must not
     // relay on without it.
-    const runner = this.lockHolder!;
+    const runner = this.lock.connection!;
     let rows: PendingRow[];
     try {
       rows = await runner.query(

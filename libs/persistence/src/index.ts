@@ -2,3 +2,4 @@ export { dataSourceOptions, migrations } from './data-source.options';
 export { migrate } from './migrate';
 export { PersistenceModule } from './persistence.module';
 export { PostgresHealthIndicator } from './postgres.health';
+export { AdvisoryLock } from './advisory-lock';

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { AdvisoryLock } from '@latchkey/persistence';
 import type { DataSource, QueryRunner } from 'typeorm';
 import {
   CHAINED_EVENT_COLUMNS,
@@ -80,7 +81,7 @@ interface TenantHead {
 export class ChainSealer {
   private readonly logger = new Logger(ChainSealer.name);
   private readonly options: Required<ChainSealerOptions>;
-  private lockHolder?: QueryRunner;
+  private readonly lock: AdvisoryLock;
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
@@ -103,6 +104,7 @@ export class ChainSealer {
       maxBackoffMs: 5_000,
       ...options,
     };
+    this.lock = new AdvisoryLock(db, SEALER_LOCK);
   }
 
   start(): void {
@@ -120,7 +122,7 @@ export class ChainSealer {
 
   /** True while this instance holds the sealer lock (for tests and /health). */
   get active(): boolean {
-    return this.lockHolder !== undefined;
+    return this.lock.connection !== undefined;
   }
 
   /**
@@ -199,7 +201,7 @@ export class ChainSealer {
 
   /** Two statements, in this order: a seq taken before the first belongs to an xid below the second. */
   private async observe(): Promise<void> {
-    const runner = this.lockHolder!;
+    const runner = this.lock.connection!;
     const [{ last }] = await runner.query(
       `SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')::regclass), 0)::text AS last`,
     );
@@ -212,7 +214,7 @@ export class ChainSealer {
 
   /** The highest seq known settled; observations it makes redundant are dropped. */
   private async settledBound(): Promise<bigint> {
-    const [{ xmin }] = await this.lockHolder!.query(
+    const [{ xmin }] = await this.lock.connection!.query(
       `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`,
     );
     const horizon = BigInt(xmin);
@@ -241,7 +243,7 @@ export class ChainSealer {
   }
 
   private async sealBatch(bound: bigint): Promise<SealResult & { more: boolean }> {
-    const runner = this.lockHolder!;
+    const runner = this.lock.connection!;
     await runner.startTransaction();
     try {
       const [state] = await runner.query(
@@ -370,33 +372,19 @@ export class ChainSealer {
   }
 
   private async acquireLock(): Promise<boolean> {
-    if (this.lockHolder) return true;
-    const runner = this.db.createQueryRunner();
-    try {
-      await runner.connect();
-      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [SEALER_LOCK]);
-      if (locked) {
-        this.lockHolder = runner;
-        // Another instance may have sealed while this one did not hold the lock.
-        this.tenantHeads.clear();
-        this.observations = [];
-        this.lastAnchoredSeq = undefined;
-        this.logger.log('this instance is the active event chain sealer');
-        return true;
-      }
-    } catch (error) {
-      await runner.release().catch(() => undefined);
-      throw error;
+    const outcome = await this.lock.tryAcquire();
+    if (outcome === 'acquired') {
+      // Another instance may have sealed while this one did not hold the lock.
+      this.tenantHeads.clear();
+      this.observations = [];
+      this.lastAnchoredSeq = undefined;
+      this.logger.log('this instance is the active event chain sealer');
     }
-    await runner.release();
-    return false;
+    return outcome !== 'taken';
   }
 
-  private async releaseLock(): Promise<void> {
-    const runner = this.lockHolder;
-    this.lockHolder = undefined;
-    await runner?.query('SELECT pg_advisory_unlock($1)', [SEALER_LOCK]).catch(() => undefined);
-    await runner?.release().catch(() => undefined);
+  private releaseLock(): Promise<void> {
+    return this.lock.release();
   }
 
   private sleep(ms: number): Promise<void> {

@@ -1,4 +1,4 @@
-import { SIGN_IN_EVENT_TYPES } from '@latchkey/app-passwords';
+import { recordLastUse, SIGN_IN_EVENT_TYPES } from '@latchkey/app-passwords';
 import { SIGN_IN_ACTIVITY_PROJECTION, type ReadModelName } from './read-models';
 
 /** What the projections need of a connection: TypeORM's QueryRunner and EntityManager both fit. */
@@ -168,25 +168,8 @@ const CREDENTIAL_STATEMENTS = [
    WHERE a.user_id = c.uid`,
 ];
 
-/**
- * B7, as RECORD_LAST_USE writes it per append: the count, and the newest attempt's time, IP and
- * protocol (on equal instants the later event wins, as a later append does there).
- */
-const USAGE_STATEMENT = `
-  INSERT INTO credential_usage AS u (app_password_id, last_used_at, last_ip, last_protocol, uses)
-  SELECT DISTINCT ON (app_password_id) app_password_id, attempted_at, client_ip, protocol,
-         count(*) OVER (PARTITION BY app_password_id)
-  FROM (SELECT (data ->> 'appPasswordId')::uuid AS app_password_id,
-               (data ->> 'attemptedAt')::timestamptz AS attempted_at,
-               data ->> 'clientIp' AS client_ip, data ->> 'protocol' AS protocol, seq
-        FROM ${STAGING} WHERE type = '${SIGN_IN_EVENT_TYPES.allowed}' AND data ->> 'appPasswordId' IS NOT NULL) AS s
-  ORDER BY app_password_id, attempted_at DESC, seq DESC
-  ON CONFLICT (app_password_id) DO UPDATE SET
-    uses = u.uses + EXCLUDED.uses,
-    last_used_at = GREATEST(u.last_used_at, EXCLUDED.last_used_at),
-    last_ip = CASE WHEN EXCLUDED.last_used_at >= u.last_used_at THEN EXCLUDED.last_ip ELSE u.last_ip END,
-    last_protocol = CASE WHEN EXCLUDED.last_used_at >= u.last_used_at
-                         THEN EXCLUDED.last_protocol ELSE u.last_protocol END`;
+/** B7, with the very statement each sign-in append runs over the rows it stores. */
+const USAGE_STATEMENT = recordLastUse(STAGING);
 
 /**
  * R9, as signInActivityProjection counts: per tenant, username (as presented) and UTC day of the
