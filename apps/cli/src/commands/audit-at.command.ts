@@ -3,15 +3,12 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   ADMINISTRATIVE_PROTOCOLS,
   isAdministrativeProtocol,
-  isUuid,
   LEGACY_PROTOCOLS,
   parseLegacyProtocol,
 } from '@latchkey/app-passwords';
 import { PointInTimeQueries, type PointInTimeState, type SignInCheck } from '@latchkey/audit';
-import { dataSourceOptions } from '@latchkey/persistence';
-import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { loadConfig } from '../load-config';
+import { uuidArgument, withAuditDatabase } from './audit-database';
 
 interface AtOptions {
   tenant: string;
@@ -33,10 +30,10 @@ export function auditAtCommand(): Command {
     .description(
       "a user's state at an instant, or whether an app password could sign in then (reads PostgreSQL directly)",
     )
-    .requiredOption('--tenant <id>', 'the tenant (UUID)', uuid)
-    .requiredOption('--user <id>', 'the user (UUID)', uuid)
+    .requiredOption('--tenant <id>', 'the tenant (UUID)', uuidArgument)
+    .requiredOption('--user <id>', 'the user (UUID)', uuidArgument)
     .requiredOption('--at <instant>', 'ISO 8601 with Z or an offset, e.g. 2025-03-03T14:02:00Z', instant)
-    .option('--app-password <id>', 'ask whether this app password (UUID) could sign in', uuid)
+    .option('--app-password <id>', 'ask whether this app password (UUID) could sign in', uuidArgument)
     .option('--protocol <protocol>', [...LEGACY_PROTOCOLS, ...ADMINISTRATIVE_PROTOCOLS].join(', '), protocol)
     .option(
       '--client-ip <ip>',
@@ -48,15 +45,15 @@ export function auditAtCommand(): Command {
       if ((options.appPassword === undefined) !== (options.protocol === undefined)) {
         throw new InvalidArgumentError('--app-password and --protocol go together');
       }
-      const answer = await withQueries<SignInCheck | PointInTimeState>((queries) =>
+      const answer = await withAuditDatabase<SignInCheck | PointInTimeState>('audit-at', (db) =>
         options.appPassword && options.protocol
-          ? queries.signInCheck(options.tenant, options.user, {
+          ? new PointInTimeQueries(db).signInCheck(options.tenant, options.user, {
               appPasswordId: options.appPassword,
               at: options.at,
               protocol: options.protocol,
               clientIp: options.clientIp,
             })
-          : queries.state(options.tenant, options.user, options.at),
+          : new PointInTimeQueries(db).state(options.tenant, options.user, options.at),
       );
       process.stdout.write(
         options.format === 'json'
@@ -66,26 +63,6 @@ export function auditAtCommand(): Command {
             : describeState(answer),
       );
     });
-}
-
-async function withQueries<T>(work: (queries: PointInTimeQueries) => Promise<T>): Promise<T> {
-  const options = dataSourceOptions(await loadConfig());
-  const db = await new DataSource({
-    ...options,
-    applicationName: 'latchkey-cli-audit-at',
-    extra: { ...(options.extra as object), max: 1 },
-  } as typeof options).initialize();
-  try {
-    return await work(new PointInTimeQueries(db));
-  } finally {
-    await db.destroy();
-  }
-}
-
-function uuid(value: string): string {
-  const id = value.toLowerCase();
-  if (!isUuid(id)) throw new InvalidArgumentError('expected a UUID');
-  return id;
 }
 
 function instant(value: string): Date {

@@ -1,9 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { isUuid } from '@latchkey/app-passwords';
 import { counterfactualRequest, CounterfactualQueries, type CounterfactualAnswer } from '@latchkey/audit';
-import { dataSourceOptions } from '@latchkey/persistence';
-import { DataSource } from 'typeorm';
-import { loadConfig } from '../load-config';
+import { uuidArgument, withAuditDatabase } from './audit-database';
 
 interface CounterfactualOptions {
   tenant: string;
@@ -22,7 +19,7 @@ export function auditCounterfactualCommand(): Command {
     .description(
       "re-run a period's offboardings under another delay model and compare exposure (reads PostgreSQL directly)",
     )
-    .requiredOption('--tenant <id>', 'the tenant (UUID)', uuid)
+    .requiredOption('--tenant <id>', 'the tenant (UUID)', uuidArgument)
     .requiredOption(
       '--from <instant>',
       'offboardings detected from this instant (ISO 8601 with Z or an offset)',
@@ -44,31 +41,13 @@ export function auditCounterfactualCommand(): Command {
         const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
         throw new InvalidArgumentError(problems.join('; '));
       }
-      const answer = await withQueries((queries) => queries.report(options.tenant, parsed.data, new Date()));
+      const answer = await withAuditDatabase('audit-counterfactual', (db) =>
+        new CounterfactualQueries(db).report(options.tenant, parsed.data, new Date()),
+      );
       process.stdout.write(
         options.format === 'json' ? JSON.stringify(answer, null, 2) + '\n' : describe(answer),
       );
     });
-}
-
-async function withQueries<T>(work: (queries: CounterfactualQueries) => Promise<T>): Promise<T> {
-  const options = dataSourceOptions(await loadConfig());
-  const db = await new DataSource({
-    ...options,
-    applicationName: 'latchkey-cli-audit-counterfactual',
-    extra: { ...(options.extra as object), max: 1 },
-  } as typeof options).initialize();
-  try {
-    return await work(new CounterfactualQueries(db));
-  } finally {
-    await db.destroy();
-  }
-}
-
-function uuid(value: string): string {
-  const id = value.toLowerCase();
-  if (!isUuid(id)) throw new InvalidArgumentError('expected a UUID');
-  return id;
 }
 
 function json(value: string): unknown {
