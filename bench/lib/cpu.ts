@@ -19,7 +19,8 @@ function processTicks(pid: number): { comm: string; ticks: number } | undefined 
 export interface CpuSnapshot {
   at: number;
   processes: Map<number, number>;
-  postgres: number;
+  /** Ticks per live `postgres` process: backends come and go (an idle pool closes its connections). */
+  postgres: Map<number, number>;
   machine: { busy: number; total: number };
 }
 
@@ -27,11 +28,11 @@ export interface CpuSnapshot {
 export function cpuSnapshot(pids: number[]): CpuSnapshot {
   const processes = new Map<number, number>();
   for (const pid of pids) processes.set(pid, processTicks(pid)?.ticks ?? NaN);
-  let postgres = 0;
+  const postgres = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const found = processTicks(Number(entry));
-    if (found?.comm === 'postgres') postgres += found.ticks;
+    if (found?.comm === 'postgres') postgres.set(Number(entry), found.ticks);
   }
   const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
   const numbers = values.map(Number);
@@ -49,7 +50,12 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot) {
     processes.set(pid, cores(ticks - (before.processes.get(pid) ?? NaN)));
   const machineShare =
     (after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total);
-  return { processes, postgres: cores(after.postgres - before.postgres), machineBusyShare: machineShare };
+  // What each backend alive at the end used since the start (all of it, if it started since). A
+  // backend that exited in between is not counted: summing all ticks instead made the figure go
+  // negative whenever a busy backend of an idle pool closed during the window.
+  let postgresTicks = 0;
+  for (const [pid, ticks] of after.postgres) postgresTicks += ticks - (before.postgres.get(pid) ?? 0);
+  return { processes, postgres: cores(postgresTicks), machineBusyShare: machineShare };
 }
 
 /** Share (0..1) of the machine's CPU busy over `ms`, whoever uses it. */
