@@ -5,7 +5,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { Test } from '@nestjs/testing';
 import type { Queue } from 'bull';
 import { InsufficientAccessError } from 'ldapts';
-import { RunTenantCommand } from '@latchkey/app-passwords';
+import { RunTenantCommand, RunUserCommand } from '@latchkey/app-passwords';
 import { LatchkeyConfigModule } from '@latchkey/config';
 import { decodeUsnWatermark, encodeUsnWatermark, type ChangeDetection } from '@latchkey/directory';
 import { JobsModule } from '@latchkey/jobs';
@@ -261,4 +261,35 @@ describe('directory sync by uSNChanged polling (real Samba AD, PostgreSQL, Redis
       expect(n).toBe(0);
     });
   });
+
+  it('R8: a synced user whose UPN a cloud-only user already holds is not recorded as provisioned; the change stays pending', async () => {
+    const collider = user('clash');
+    const tenantId = await connect('usn', samba().sync);
+    const cloudUserId = randomUUID();
+    await app.get(CommandBus).execute(
+      new RunUserCommand(
+        {
+          type: 'ProvisionUser',
+          data: { tenantId, userId: cloudUserId, username: collider.upn, source: 'cloud', origin: 'admin' },
+        },
+        { tenantId, actor: { kind: 'admin' } },
+      ),
+    );
+    await admin.createUser(collider.dn, collider.sam, collider.upn);
+    try {
+      await pass(tenantId);
+      // Well past its due instant (DELAY_MS) and a first retry of its job.
+      await new Promise((resolve) => setTimeout(resolve, DELAY_MS + 2_500));
+      expect(await changesOf(tenantId, collider.upn)).toEqual([
+        expect.objectContaining({ kind: 'created', applied: 0, cancelled: 0 }),
+      ]);
+      const accounts = await db.query(
+        `SELECT user_id, source FROM accounts WHERE tenant_id = $1 AND username = $2`,
+        [tenantId, collider.upn],
+      );
+      expect(accounts).toEqual([{ user_id: cloudUserId, source: 'cloud' }]);
+    } finally {
+      await admin.deleteIfPresent(collider.dn);
+    }
+  }, 30_000);
 });
