@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/export: the auditors' NDJSON export of 1,000,000 events through the API and the CLI, events/s
+# bench/export: the auditors' NDJSON export of 3,000,000 events (BENCH_EXPORT_EVENTS) through the API and the CLI, events/s
 # and the exporter's peak RSS at 100k, 300k, 1M and 3M. Figures on stdout, one per line. See bench/README.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
