@@ -24,7 +24,11 @@ bench_prepare() {
   if [ "${BENCH_SKIP_STACK:-0}" != 1 ]; then
     BENCH_STARTED=()
     local s
-    for s in postgres redis kafka; do bash stack/stack.sh status "$s" >/dev/null 2>&1 || BENCH_STARTED+=("$s"); done
+    # Whether PostgreSQL runs is asked of its `postgres` database: the bench's own may not exist
+    # yet, and "cannot log in to it" once made a run stop, at exit, a server someone else was using.
+    for s in postgres redis kafka; do
+      POSTGRES_DB=postgres bash stack/stack.sh status "$s" >/dev/null 2>&1 || BENCH_STARTED+=("$s")
+    done
     bash stack/stack.sh up postgres redis kafka >&2
     if [ ${#BENCH_STARTED[@]} -gt 0 ]; then
       trap 'echo "[bench] stopping what this run started: ${BENCH_STARTED[*]}" >&2; bash stack/stack.sh down "${BENCH_STARTED[@]}" >&2' EXIT
