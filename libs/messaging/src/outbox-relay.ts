@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { eventColumns, toEnvelope, type EventEnvelope, type EventRow } from '@latchkey/event-store';
 import type { Kafka, Producer } from 'kafkajs';
 import { AdvisoryLock } from '@latchkey/persistence';
+import { describeFailure, PollingLoop } from '@latchkey/runtime';
 import type { DataSource } from 'typeorm';
 import { toCloudEventMessage } from './cloud-event';
 
@@ -35,9 +36,7 @@ export class OutboxRelay {
   private readonly options: Required<OutboxRelayOptions>;
   private producer?: Producer;
   private readonly lock: AdvisoryLock;
-  private running = false;
-  private loop?: Promise<void>;
-  private wake?: () => void;
+  private readonly loop: PollingLoop;
 
   constructor(
     db: DataSource,
@@ -47,18 +46,23 @@ export class OutboxRelay {
   ) {
     this.options = { batchSize: 500, idlePollMs: 50, backoffMs: 200, maxBackoffMs: 5_000, ...options };
     this.lock = new AdvisoryLock(db, RELAY_LOCK);
+    // A full batch means more is waiting: relay again at once.
+    this.loop = new PollingLoop(
+      async () => ((await this.acquireLock()) ? await this.relayBatch() : 0) >= this.options.batchSize,
+      {
+        ...this.options,
+        onError: (error, pauseMs) =>
+          this.logger.warn(`relay paused ${pauseMs} ms: ${describeFailure(error)}`),
+      },
+    );
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
+    await this.loop.stop();
     await this.producer?.disconnect().catch(() => undefined);
     await this.releaseLock();
   }
@@ -66,23 +70,6 @@ export class OutboxRelay {
   /** True while this instance holds the relay lock (for tests and /health). */
   get active(): boolean {
     return this.lock.connection !== undefined;
-  }
-
-  private async run(): Promise<void> {
-    let backoff = this.options.backoffMs;
-    while (this.running) {
-      try {
-        const published = (await this.acquireLock()) ? await this.relayBatch() : 0;
-        backoff = this.options.backoffMs;
-        if (published < this.options.batchSize) await this.sleep(this.options.idlePollMs);
-      } catch (error) {
-        this.logger.warn(
-          `relay paused ${backoff} ms: ${error instanceof Error ? error.message : String(error)}`,
-        );
-        await this.sleep(backoff);
-        backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
-      }
-    }
   }
 
   private async acquireLock(): Promise<boolean> {
@@ -140,15 +127,5 @@ export class OutboxRelay {
       this.producer = producer;
     }
     return this.producer;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { AdvisoryLock } from '@latchkey/persistence';
+import { describeFailure, PollingLoop } from '@latchkey/runtime';
 import type { DataSource, QueryRunner } from 'typeorm';
 import {
   CHAINED_EVENT_COLUMNS,
@@ -82,9 +83,7 @@ export class ChainSealer {
   private readonly logger = new Logger(ChainSealer.name);
   private readonly options: Required<ChainSealerOptions>;
   private readonly lock: AdvisoryLock;
-  private running = false;
-  private loop?: Promise<void>;
-  private wake?: () => void;
+  private readonly loop: PollingLoop;
   private observations: Observation[] = [];
   private tenantHeads = new Map<string, TenantHead>();
   private lastAnchorAt = 0;
@@ -105,18 +104,21 @@ export class ChainSealer {
       ...options,
     };
     this.lock = new AdvisoryLock(db, SEALER_LOCK);
+    this.loop = new PollingLoop(() => this.sealStep(), {
+      ...this.options,
+      onError: async (error, pauseMs) => {
+        this.logger.warn(`sealer paused ${pauseMs} ms: ${describeFailure(error)}`);
+        await this.releaseLock();
+      },
+    });
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
+    await this.loop.stop();
     await this.releaseLock();
   }
 
@@ -171,32 +173,20 @@ export class ChainSealer {
     this.logger.log(`event chain anchor: seq=${anchor.seq} link=${anchor.link}`);
     if (this.sink) {
       await this.sink(anchor).catch((error: unknown) =>
-        this.logger.warn(`anchor ${anchor.seq} not published: ${describe(error)}`),
+        this.logger.warn(`anchor ${anchor.seq} not published: ${describeFailure(error)}`),
       );
     }
     return anchor;
   }
 
-  private async run(): Promise<void> {
-    let backoff = this.options.backoffMs;
-    while (this.running) {
-      try {
-        let sealed = 0;
-        if (await this.acquireLock()) {
-          await this.observe();
-          sealed = (await this.sealUpTo(await this.settledBound())).sealed;
-          if (this.options.anchorEveryMs > 0 && Date.now() - this.lastAnchorAt >= this.options.anchorEveryMs)
-            await this.anchorNow();
-        }
-        backoff = this.options.backoffMs;
-        if (sealed === 0) await this.sleep(this.options.idlePollMs);
-      } catch (error) {
-        this.logger.warn(`sealer paused ${backoff} ms: ${describe(error)}`);
-        await this.releaseLock();
-        await this.sleep(backoff);
-        backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
-      }
-    }
+  /** One round of the background loop: seal what has settled, anchor when due; true if it sealed. */
+  private async sealStep(): Promise<boolean> {
+    if (!(await this.acquireLock())) return false;
+    await this.observe();
+    const { sealed } = await this.sealUpTo(await this.settledBound());
+    if (this.options.anchorEveryMs > 0 && Date.now() - this.lastAnchorAt >= this.options.anchorEveryMs)
+      await this.anchorNow();
+    return sealed > 0;
   }
 
   /** Two statements, in this order: a seq taken before the first belongs to an xid below the second. */
@@ -386,18 +376,7 @@ export class ChainSealer {
   private releaseLock(): Promise<void> {
     return this.lock.release();
   }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
 }
 
 const NO_TENANT = '';
 const tenantKey = (tenantId: string | null) => tenantId ?? NO_TENANT;
-const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
