@@ -5,7 +5,7 @@ export { Clock } from './infrastructure/clock';
 export { recordLastUse, signInStreamIds } from './infrastructure/sign-in-recorder';
 export type { CommandContext } from './infrastructure/event-sourced-streams';
 export { ReportLeak, type LeakReportResult } from './leak-reports/report-leak';
-export { signInActivityProjection } from './sign-in/sign-in-activity.projection';
+export { signInActivityProjection, upsertSignInActivity } from './sign-in/sign-in-activity.projection';
 export { VerifySignIn, type SignInVerdict } from './sign-in/verify-sign-in.command';
 export { RunTenantCommand, type TenantResult } from './tenants/tenant-commands';
 export { GetUser, type UserView } from './users/get-user';

@@ -10,6 +10,26 @@ interface SignInData {
 }
 
 /**
+ * Adds `rows` (tenant_id, username, day, allowed, refused, refused_by_reason, last_attempt_at; one
+ * per key, in key order so that two writers lock shared rows in one order) to the counts already
+ * there: sums, per-reason sums key by key, the latest attempt. Used by the Kafka consumer and by
+ * the replay's set-based rebuild, so both count alike.
+ */
+export const upsertSignInActivity = (rows: string): string => `
+  INSERT INTO sign_in_activity AS a (tenant_id, username, day, allowed, refused, refused_by_reason, last_attempt_at)
+  ${rows}
+  ON CONFLICT (tenant_id, username, day) DO UPDATE SET
+    allowed = a.allowed + EXCLUDED.allowed,
+    refused = a.refused + EXCLUDED.refused,
+    refused_by_reason = coalesce(
+      (SELECT jsonb_object_agg(reason, coalesce((a.refused_by_reason ->> reason)::int, 0)
+                                       + coalesce((EXCLUDED.refused_by_reason ->> reason)::int, 0))
+       FROM (SELECT jsonb_object_keys(a.refused_by_reason)
+             UNION SELECT jsonb_object_keys(EXCLUDED.refused_by_reason)) AS reasons(reason)),
+      '{}'::jsonb),
+    last_attempt_at = GREATEST(a.last_attempt_at, EXCLUDED.last_attempt_at)`;
+
+/**
  * Legacy sign-in attempts per username and day (R9: on premises nothing logs app-password use).
  * Fed from Kafka: it need not be consistent the instant a sign-in is answered.
  */
@@ -40,22 +60,12 @@ export const signInActivityProjection: KafkaProjection = {
       days.set(key, count);
     }
     const rows = [...days.values()];
-    // One row per (tenant, username, day) in the statement, in key order (two consumers that
-    // touch the same rows lock them in one order); per-reason counts are added key by key.
     await tx.query(
-      `INSERT INTO sign_in_activity AS a (tenant_id, username, day, allowed, refused, refused_by_reason, last_attempt_at)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::date[], $4::int[], $5::int[], $6::jsonb[], $7::timestamptz[])
-       ORDER BY 1, 2, 3
-       ON CONFLICT (tenant_id, username, day) DO UPDATE SET
-         allowed = a.allowed + EXCLUDED.allowed,
-         refused = a.refused + EXCLUDED.refused,
-         refused_by_reason = coalesce(
-           (SELECT jsonb_object_agg(reason, coalesce((a.refused_by_reason ->> reason)::int, 0)
-                                            + coalesce((EXCLUDED.refused_by_reason ->> reason)::int, 0))
-            FROM (SELECT jsonb_object_keys(a.refused_by_reason)
-                  UNION SELECT jsonb_object_keys(EXCLUDED.refused_by_reason)) AS reasons(reason)),
-           '{}'::jsonb),
-         last_attempt_at = GREATEST(a.last_attempt_at, EXCLUDED.last_attempt_at)`,
+      upsertSignInActivity(
+        `SELECT * FROM unnest($1::uuid[], $2::text[], $3::date[], $4::int[], $5::int[], $6::jsonb[],
+                              $7::timestamptz[])
+         ORDER BY 1, 2, 3`,
+      ),
       [
         rows.map((r) => r.tenantId),
         rows.map((r) => r.username),

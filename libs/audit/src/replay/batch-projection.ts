@@ -1,4 +1,4 @@
-import { recordLastUse, SIGN_IN_EVENT_TYPES } from '@latchkey/app-passwords';
+import { recordLastUse, SIGN_IN_EVENT_TYPES, upsertSignInActivity } from '@latchkey/app-passwords';
 import { SIGN_IN_ACTIVITY_PROJECTION, type ReadModelName } from './read-models';
 
 /** What the projections need of a connection: TypeORM's QueryRunner and EntityManager both fit. */
@@ -175,8 +175,7 @@ const USAGE_STATEMENT = recordLastUse(STAGING);
  * R9, as signInActivityProjection counts: per tenant, username (as presented) and UTC day of the
  * attempt; refusals also per reason; merged into an existing row by the same sums.
  */
-const ACTIVITY_STATEMENT = `
-  INSERT INTO sign_in_activity AS a (tenant_id, username, day, allowed, refused, refused_by_reason, last_attempt_at)
+const ACTIVITY_STATEMENT = upsertSignInActivity(`
   SELECT tenant_id, username, day, sum(allowed)::int, sum(refused)::int,
          coalesce(jsonb_object_agg(reason, by_reason) FILTER (WHERE by_reason > 0), '{}'::jsonb),
          max(last_attempt_at)
@@ -191,17 +190,7 @@ const ACTIVITY_STATEMENT = `
               FROM ${STAGING} WHERE type IN (${list(SIGN_IN_TYPES)})) AS attempts
         GROUP BY tenant_id, username, day, reason) AS per_reason
   GROUP BY tenant_id, username, day
-  ORDER BY 1, 2, 3
-  ON CONFLICT (tenant_id, username, day) DO UPDATE SET
-    allowed = a.allowed + EXCLUDED.allowed,
-    refused = a.refused + EXCLUDED.refused,
-    refused_by_reason = coalesce(
-      (SELECT jsonb_object_agg(reason, coalesce((a.refused_by_reason ->> reason)::int, 0)
-                                       + coalesce((EXCLUDED.refused_by_reason ->> reason)::int, 0))
-       FROM (SELECT jsonb_object_keys(a.refused_by_reason)
-             UNION SELECT jsonb_object_keys(EXCLUDED.refused_by_reason)) AS reasons(reason)),
-      '{}'::jsonb),
-    last_attempt_at = GREATEST(a.last_attempt_at, EXCLUDED.last_attempt_at)`;
+  ORDER BY 1, 2, 3`);
 
 /** applyOnce's bookkeeping: per sign-in stream, the newest version counted. */
 const ACTIVITY_POSITIONS_STATEMENT = `
