@@ -35,6 +35,7 @@ import {
 } from '@latchkey/directory-sync';
 import { JobsModule } from '@latchkey/jobs';
 import { PersistenceModule } from '@latchkey/persistence';
+import { Report } from './lib/report';
 
 const ROOT = resolve(__dirname, '..');
 const env = (name: string, fallback?: string): string => {
@@ -58,13 +59,9 @@ const CA = readFileSync(CA_FILE, 'utf8');
 const BARS = { firstSyncS: 60, deltaS: 2 };
 
 const log = (message: string) => process.stderr.write(`[bench:directory] ${message}\n`);
-const figure = (name: string, value: number, decimals: number) =>
-  process.stdout.write(`${name} ${Number.isFinite(value) ? value.toFixed(decimals) : 'NaN'}\n`);
-let failed = 0;
-const bar = (name: string, passed: boolean) => {
-  if (!passed) failed++;
-  process.stdout.write(`directory.bar.${name} ${passed ? 'PASS' : 'FAIL'}\n`);
-};
+const report = new Report();
+const figure = (name: string, value: number, decimals: number) => report.figure(name, value, decimals);
+const bar = (name: string, passed: boolean) => report.bar(`directory.bar.${name}`, passed);
 const seconds = (fromMs: number) => (performance.now() - fromMs) / 1000;
 const nameOf = (i: number) => `bench-u${String(i).padStart(5, '0')}`;
 
@@ -390,7 +387,7 @@ async function main(): Promise<void> {
       await app.close();
     }
   }
-  process.exitCode = failed === 0 ? 0 : 1;
+  process.exitCode = report.exitCode;
 }
 
 main().catch((error) => {

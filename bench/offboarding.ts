@@ -45,6 +45,7 @@ import {
 import { PersistenceModule } from '@latchkey/persistence';
 import { configureHttp, httpAppOptions } from '@latchkey/problems';
 import { mintToken } from '../test/tokens';
+import { percentile, Report } from './lib/report';
 
 const ROOT = resolve(__dirname, '..');
 const env = (name: string, fallback?: string): string => {
@@ -66,19 +67,9 @@ const CA = readFileSync(resolve(ROOT, env('LDAP_CA_FILE')), 'utf8');
 const BARS = { cloudP99Ms: 200, lateP99Ms: 1_000, fastP99Ms: 1_000 };
 
 const log = (message: string) => process.stderr.write(`[bench:offboarding] ${message}\n`);
-const figure = (name: string, value: number, decimals: number) =>
-  process.stdout.write(`${name} ${Number.isFinite(value) ? value.toFixed(decimals) : 'NaN'}\n`);
-let failed = 0;
-const bar = (name: string, passed: boolean) => {
-  if (!passed) failed++;
-  process.stdout.write(`offboarding.bar.${name} ${passed ? 'PASS' : 'FAIL'}\n`);
-};
-/** Nearest-rank percentile. */
-const percentile = (samples: readonly number[], p: number) => {
-  if (samples.length === 0) return NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-};
+const report = new Report();
+const figure = (name: string, value: number, decimals: number) => report.figure(name, value, decimals);
+const bar = (name: string, passed: boolean) => report.bar(`offboarding.bar.${name}`, passed);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const adName = (i: number) => `bench-off${String(i).padStart(4, '0')}`;
 
@@ -361,7 +352,7 @@ async function main(): Promise<void> {
     }
     await app.close();
   }
-  process.exitCode = failed === 0 ? 0 : 1;
+  process.exitCode = report.exitCode;
 }
 
 /** The seq of the stream's n-th DirectoryChangeApplied (0 when n = 0). */
