@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { ROOT } from './settings';
 
 /**
- * The API's one verification read is LOOKUP in libs/app-passwords/src/sign-in/verify-sign-in.handler.ts.
- * The baseline runs that very text, taken from the built handler (dist/, what the API under test
+ * The API's verification read from PostgreSQL is LOOKUP in
+ * libs/app-passwords/src/infrastructure/verification/verification-replica.ts (what it runs when memory
+ * cannot answer; the whole lookup a server without memory does). The baseline runs that very text, taken from the built handler (dist/, what the API under test
  * runs), so the comparison stays like for like while the application changes. This copy (as of the
- * bench's writing) is used only if the built handler no longer has a LOOKUP template literal.
+ * bench's writing) is used only if the build no longer has a LOOKUP template literal.
  */
 export const FALLBACK_LOOKUP = `
   SELECT a.user_id, a.status, a.mfa, a.requires_modern_auth, a.sign_ins_suspended, t.policy,
@@ -17,14 +18,12 @@ export const FALLBACK_LOOKUP = `
   LEFT JOIN credentials c ON c.verifier_hash = $3 AND c.user_id = a.user_id
   LEFT JOIN sign_in_lockouts l ON l.tenant_id = q.tenant_id AND l.username = q.username`;
 
-const BUILT_HANDLER = 'dist/libs/app-passwords/src/sign-in/verify-sign-in.handler.js';
+const BUILT_HANDLER = 'dist/libs/app-passwords/src/infrastructure/verification/verification-replica.js';
 
 /** The API's LOOKUP from the build, or the fallback copy; `fromApplication` says which. */
 export function applicationLookup(): { sql: string; fromApplication: boolean } {
   const file = join(ROOT, BUILT_HANDLER);
-  const found = existsSync(file)
-    ? /const LOOKUP = `([^`]*)`/.exec(readFileSync(file, 'utf8'))?.[1]
-    : undefined;
+  const found = existsSync(file) ? /LOOKUP = `([^`]*)`/.exec(readFileSync(file, 'utf8'))?.[1] : undefined;
   return found === undefined
     ? { sql: FALLBACK_LOOKUP, fromApplication: false }
     : { sql: found, fromApplication: true };

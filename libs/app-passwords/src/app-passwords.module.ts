@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '@latchkey/config';
@@ -13,6 +13,8 @@ import { CredentialsProjection } from './infrastructure/credentials.projection';
 import { EventSourcedStreams } from './infrastructure/event-sourced-streams';
 import { LockoutStore } from './infrastructure/lockout.store';
 import { SignInRecorder } from './infrastructure/sign-in-recorder';
+import { VerificationCoherence } from './infrastructure/verification/verification-coherence';
+import { VerificationReplica } from './infrastructure/verification/verification-replica';
 import { LeakReportsController } from './leak-reports/leak-reports.controller';
 import { ReportLeakHandler } from './leak-reports/report-leak';
 import { GetSignInActivityHandler, SignInActivityController } from './sign-in/sign-in-activity.query';
@@ -42,6 +44,16 @@ import { UsersController } from './users/users.controller';
       inject: [AppConfig],
       useFactory: (config: AppConfig) => new AppPasswordHasher(config.appPasswords.pepper),
     },
+    {
+      provide: VerificationCoherence,
+      inject: [DataSource],
+      useFactory: (db: DataSource) => new VerificationCoherence(db),
+    },
+    {
+      provide: VerificationReplica,
+      inject: [DataSource],
+      useFactory: (db: DataSource) => new VerificationReplica(db),
+    },
     DeciderStreams,
     EventSourcedStreams,
     CredentialsProjection,
@@ -56,9 +68,33 @@ import { UsersController } from './users/users.controller';
     GetSignInActivityHandler,
     ReportLeakHandler,
   ],
-  exports: [CqrsModule, PostgresEventStore, DeciderStreams, EventSourcedStreams, Clock],
+  exports: [
+    CqrsModule,
+    PostgresEventStore,
+    DeciderStreams,
+    EventSourcedStreams,
+    Clock,
+    VerificationCoherence,
+    VerificationReplica,
+  ],
 })
 export class AppPasswordsModule {}
+
+/**
+ * The API answers verifications from memory while it holds a lease (VerificationCoherence); a
+ * process that only runs commands (the sync worker, the CLI) holds none and is never waited for.
+ */
+@Injectable()
+export class VerificationLease implements OnApplicationBootstrap {
+  constructor(
+    private readonly coherence: VerificationCoherence,
+    private readonly replica: VerificationReplica,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.coherence.serve(this.replica);
+  }
+}
 
 /**
  * The routes under /v1, for the API only: a process that imports just AppPasswordsModule (the sync
@@ -67,6 +103,7 @@ export class AppPasswordsModule {}
 @Module({
   // The leak-report route's limit is set on the route; this is only the throttler's storage.
   imports: [AppPasswordsModule, ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: 10 }])],
+  providers: [VerificationLease],
   controllers: [
     TenantController,
     UsersController,

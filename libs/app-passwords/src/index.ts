@@ -49,3 +49,6 @@ export { SIGN_IN_EVENT_TYPES } from './infrastructure/sign-in-recorder';
 /** Replay (libs/audit): the inline projection, run again into fresh tables, and the types it projects. */
 export { CredentialsProjection } from './infrastructure/credentials.projection';
 export { TENANT_EVENT_TYPES, USER_EVENT_TYPES } from './domain';
+export { allInvalidation } from './infrastructure/verification/invalidations';
+export { VerificationCoherence } from './infrastructure/verification/verification-coherence';
+export { VerificationReplica } from './infrastructure/verification/verification-replica';

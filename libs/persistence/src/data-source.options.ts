@@ -9,6 +9,7 @@ import { Offboarding1764000000005 } from './migrations/1764000000005-offboarding
 import { ChangeDetection1764000000006 } from './migrations/1764000000006-change-detection';
 import { OutboxHoldsOnlyUnpublished1764000000007 } from './migrations/1764000000007-outbox-holds-only-unpublished';
 import { EventChain1764000000008 } from './migrations/1764000000008-event-chain';
+import { VerificationReplicas1764000000009 } from './migrations/1764000000009-verification-replicas';
 
 /** Every migration, in order. Listed explicitly so that a bundled build cannot miss one. */
 export const migrations = [
@@ -21,6 +22,7 @@ export const migrations = [
   ChangeDetection1764000000006,
   OutboxHoldsOnlyUnpublished1764000000007,
   EventChain1764000000008,
+  VerificationReplicas1764000000009,
 ];
 
 /** Schema changes go through migrations only; `synchronize` stays off everywhere. */

@@ -7,15 +7,25 @@ import {
   type InlineProjection,
 } from '@latchkey/event-store';
 import { EVENT_SCHEMA_VERSIONS, type AppPasswordsEvent, type Decider } from '../domain';
+import { invalidationsOf } from './verification/invalidations';
+import { VerificationCoherence } from './verification/verification-coherence';
 
 export type { CommandContext, Decision } from '@latchkey/event-store';
 
-/** The event store's decider runner, with this context's event schema versions filled in. */
+/**
+ * The event store's decider runner, with this context's event schema versions filled in. A change
+ * that verification reads is announced to the verification replicas in its transaction, and the
+ * command returns only once every replica has confirmed it (VerificationCoherence): from then on no
+ * instance answers a verification from the state before it.
+ */
 @Injectable()
 export class EventSourcedStreams {
-  constructor(private readonly streams: DeciderStreams) {}
+  constructor(
+    private readonly streams: DeciderStreams,
+    private readonly coherence: VerificationCoherence,
+  ) {}
 
-  execute<Command, State, Event extends AppPasswordsEvent>(request: {
+  async execute<Command, State, Event extends AppPasswordsEvent>(request: {
     streamId: string;
     streamType: 'tenant' | 'user';
     decider: Decider<Command, State, Event>;
@@ -24,7 +34,20 @@ export class EventSourcedStreams {
     occurredAt: Date;
     inline?: InlineProjection;
   }): Promise<Decision<State, Event>> {
-    return this.streams.execute({ ...request, schemaVersionOf: (type) => EVENT_SCHEMA_VERSIONS[type] });
+    const { inline } = request;
+    const decision = await this.streams.execute({
+      ...request,
+      schemaVersionOf: (type) => EVENT_SCHEMA_VERSIONS[type],
+      inline: async (tx, events) => {
+        await inline?.(tx, events);
+        const invalidations = invalidationsOf(events);
+        if (invalidations.length > 0) await tx.query(...VerificationCoherence.announcement(invalidations));
+      },
+    });
+    await this.coherence.confirm(
+      invalidationsOf(decision.appended).map((invalidation) => invalidation.token),
+    );
+    return decision;
   }
 
   async load<State, Event extends AppPasswordsEvent>(

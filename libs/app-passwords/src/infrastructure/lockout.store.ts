@@ -1,11 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { initialLockoutState, type LockoutState } from '../domain';
+import { lockoutInvalidation } from './verification/invalidations';
+import { VerificationCoherence } from './verification/verification-coherence';
 
 /**
  * B8 state per (tenant, username), in PostgreSQL so every API instance sees the same locks.
  * Verification reads it in its one query; only failures (and a success from a new network) write,
- * each under a row lock so concurrent failures all count.
+ * each under a row lock so concurrent failures all count. A change is announced to the verification
+ * replicas in the same transaction (they re-read that name); nobody waits for their confirmation:
+ * a lock reaches the other instances within milliseconds, and no acknowledgement promises it sooner.
  */
 @Injectable()
 export class LockoutStore {
@@ -34,6 +38,7 @@ export class LockoutStore {
         `UPDATE sign_in_lockouts SET state = $3, updated_at = $4 WHERE tenant_id = $1 AND username = $2`,
         [tenantId, username, JSON.stringify(after), now],
       );
+      await tx.query(...VerificationCoherence.announcement([lockoutInvalidation(tenantId, username)]));
     });
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CredentialsProjection } from '@latchkey/app-passwords';
+import { allInvalidation, CredentialsProjection, VerificationCoherence } from '@latchkey/app-passwords';
 import { eventColumns, toEnvelope, type EventRow } from '@latchkey/event-store';
 import type { DataSource, QueryRunner } from 'typeorm';
 import {
@@ -269,6 +269,10 @@ class EventStoreRebuild {
         }
         await this.sql.query(`SET LOCAL search_path TO DEFAULT`);
         await this.copies.swapIn(oldSchema);
+        // API instances answering verifications from memory drop it at this commit and read the
+        // new tables (nobody waits: the new tables say what the old ones said).
+        if (this.models.includes('credentials'))
+          await this.sql.query(...VerificationCoherence.announcement([allInvalidation()]));
         await this.sql.query('COMMIT');
         await this.copies.drop(oldSchema);
         return { attempts: attempt, eventsInSwap };

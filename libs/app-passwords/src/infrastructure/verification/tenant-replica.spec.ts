@@ -1,0 +1,206 @@
+import { DEFAULT_TENANT_POLICY, initialLockoutState } from '../../domain';
+import { invalidationsOf, lockoutInvalidation, parseInvalidation } from './invalidations';
+import { TenantReplica, type ReplicaAccount } from './tenant-replica';
+
+const TENANT = '11111111-1111-4111-8111-111111111111';
+const ADA = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
+const BOB = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
+
+const account = (
+  userId: string,
+  username: string,
+  hashes: string[],
+  status: 'active' | 'disabled' = 'active',
+): ReplicaAccount => ({
+  userId,
+  username,
+  status,
+  mfa: 'enforced',
+  requiresModernAuth: false,
+  signInsSuspended: false,
+  credentials: hashes.map((hash, i) => ({
+    appPasswordId: `${userId.slice(0, 8)}-${i}`,
+    hash,
+    expiresAt: null,
+    protocols: ['IMAP'],
+    revoked: false,
+  })),
+});
+
+const loaded = (...accounts: ReplicaAccount[]): TenantReplica => {
+  const replica = new TenantReplica();
+  const since = replica.beginRead();
+  replica.addLoaded(DEFAULT_TENANT_POLICY, accounts, []);
+  replica.finishLoad(since);
+  return replica;
+};
+
+describe('TenantReplica (in-memory verification state of one tenant)', () => {
+  it('answers a known name, a wrong password and an unknown name alike from memory once loaded', () => {
+    const replica = loaded(account(ADA, 'ada@example.org', ['h1', 'h2']));
+    expect(replica.view('ada@example.org', 'h2')).toMatchObject({
+      account: { userId: ADA },
+      credential: { appPasswordId: `${ADA.slice(0, 8)}-1` },
+    });
+    expect(replica.view('ada@example.org', 'nope')).toMatchObject({
+      account: { userId: ADA },
+      credential: null,
+    });
+    // The tenant is held whole: a name it does not have is known not to exist.
+    expect(replica.view('eve@example.org', 'h1')).toEqual({
+      policy: DEFAULT_TENANT_POLICY,
+      account: null,
+      credential: null,
+      lockout: null,
+    });
+  });
+
+  it('answers nothing before its load has finished', () => {
+    const replica = new TenantReplica();
+    replica.beginRead();
+    replica.addLoaded(DEFAULT_TENANT_POLICY, [account(ADA, 'ada@example.org', ['h1'])], []);
+    expect(replica.view('ada@example.org', 'h1')).toBeUndefined();
+  });
+
+  it("a user's invalidation makes their name stale until it is read again, and the read is stored", () => {
+    const replica = loaded(account(ADA, 'ada@example.org', ['h1']), account(BOB, 'bob@example.org', ['h9']));
+    replica.invalidate({ token: 't', tenantId: TENANT, userIds: [ADA] });
+    expect(replica.view('ada@example.org', 'h1')).toBeUndefined();
+    expect(replica.view('bob@example.org', 'h9')).toBeDefined();
+
+    const since = replica.beginRead();
+    const revoked = account(ADA, 'ada@example.org', ['h1']);
+    revoked.credentials[0].revoked = true;
+    replica.finishRead(since, 'ada@example.org', {
+      policy: DEFAULT_TENANT_POLICY,
+      account: revoked,
+      lockout: null,
+    });
+    expect(replica.view('ada@example.org', 'h1')?.credential?.revoked).toBe(true);
+  });
+
+  it('a read that an invalidation overtook is not stored: the name stays stale', () => {
+    const replica = loaded(account(ADA, 'ada@example.org', ['h1']));
+    replica.invalidate({ token: 't1', tenantId: TENANT, userIds: [ADA] });
+    const since = replica.beginRead();
+    // The read saw the state before this second change committed.
+    replica.invalidate({ token: 't2', tenantId: TENANT, userIds: [ADA] });
+    replica.finishRead(since, 'ada@example.org', {
+      policy: DEFAULT_TENANT_POLICY,
+      account: account(ADA, 'ada@example.org', ['h1']),
+      lockout: null,
+    });
+    expect(replica.view('ada@example.org', 'h1')).toBeUndefined();
+  });
+
+  it('what changed while the tenant was loading is read again on first use', () => {
+    const replica = new TenantReplica();
+    const since = replica.beginRead();
+    // Announced while the pages were being read: the page holding Ada may predate the change.
+    replica.invalidate({ token: 't', tenantId: TENANT, userIds: [ADA] });
+    replica.invalidate({ token: 'p', tenantId: TENANT, policy: true });
+    replica.addLoaded(DEFAULT_TENANT_POLICY, [account(ADA, 'ada@example.org', ['h1'])], []);
+    replica.finishLoad(since);
+    expect(replica.view('bob@example.org', 'h1')).toBeUndefined(); // the policy is stale: every name
+    const read = replica.beginRead();
+    replica.finishRead(read, 'bob@example.org', {
+      policy: DEFAULT_TENANT_POLICY,
+      account: null,
+      lockout: null,
+    });
+    expect(replica.view('bob@example.org', 'h1')).toBeDefined();
+    expect(replica.view('ada@example.org', 'h1')).toBeUndefined();
+  });
+
+  it('a rename: the old name is free and the new one names the account once both are read again', () => {
+    const replica = loaded(account(ADA, 'ada@example.org', ['h1']));
+    const [renamed] = invalidationsOf([
+      {
+        seq: 7n,
+        type: 'UserRenamed',
+        tenantId: TENANT,
+        data: { userId: ADA, username: 'ada.l@example.org', previousUsername: 'ada@example.org' },
+      },
+    ]);
+    replica.invalidate(renamed as Extract<typeof renamed, { tenantId: string }>);
+    expect(replica.view('ada@example.org', 'h1')).toBeUndefined();
+    expect(replica.view('ada.l@example.org', 'h1')).toBeUndefined();
+    let since = replica.beginRead();
+    replica.finishRead(since, 'ada@example.org', {
+      policy: DEFAULT_TENANT_POLICY,
+      account: null,
+      lockout: null,
+    });
+    since = replica.beginRead();
+    replica.finishRead(since, 'ada.l@example.org', {
+      policy: DEFAULT_TENANT_POLICY,
+      account: account(ADA, 'ada.l@example.org', ['h1']),
+      lockout: null,
+    });
+    expect(replica.view('ada@example.org', 'h1')?.account).toBeNull();
+    expect(replica.view('ada.l@example.org', 'h1')?.account?.userId).toBe(ADA);
+  });
+
+  it('B8: a lockout change of any name, existing or not, is read again', () => {
+    const replica = loaded(account(ADA, 'ada@example.org', ['h1']));
+    const invalidation = lockoutInvalidation(TENANT, 'nobody@example.org');
+    replica.invalidate(invalidation as Extract<typeof invalidation, { tenantId: string }>);
+    expect(replica.view('nobody@example.org', 'x')).toBeUndefined();
+    const since = replica.beginRead();
+    const locked = { ...initialLockoutState(), familiarNetworks: ['192.0.2.0/24'] };
+    replica.finishRead(since, 'nobody@example.org', {
+      policy: DEFAULT_TENANT_POLICY,
+      account: null,
+      lockout: locked,
+    });
+    expect(replica.view('nobody@example.org', 'x')?.lockout).toEqual(locked);
+  });
+});
+
+describe('invalidationsOf (what an append announces to the replicas)', () => {
+  it('one per tenant, tokens from the first event, only for events verification reads', () => {
+    const invalidations = invalidationsOf([
+      { seq: 41n, type: 'LegacySignInSucceeded', tenantId: TENANT, data: {} },
+      { seq: 42n, type: 'AppPasswordRevoked', tenantId: TENANT, data: { userId: ADA } },
+      {
+        seq: 43n,
+        type: 'UserProvisioned',
+        tenantId: TENANT,
+        data: { userId: BOB, username: 'bob@example.org' },
+      },
+      { seq: 44n, type: 'TenantPolicyChanged', tenantId: TENANT, data: { tenantId: TENANT } },
+    ]);
+    expect(invalidations).toEqual([
+      { token: '42.0', tenantId: TENANT, policy: true, userIds: [ADA, BOB], usernames: ['bob@example.org'] },
+    ]);
+    expect(invalidationsOf([{ seq: 1n, type: 'LegacySignInFailed', tenantId: TENANT, data: {} }])).toEqual(
+      [],
+    );
+  });
+
+  it('a change touching thousands of users is split under PostgreSQL’s NOTIFY payload limit', () => {
+    const events = Array.from({ length: 2_000 }, (_, i) => ({
+      seq: BigInt(100 + i),
+      type: 'UserDisabled',
+      tenantId: TENANT,
+      data: { userId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}` },
+    }));
+    const invalidations = invalidationsOf(events);
+    expect(invalidations.length).toBeGreaterThan(1);
+    expect(new Set(invalidations.map((i) => i.token)).size).toBe(invalidations.length);
+    for (const invalidation of invalidations)
+      expect(Buffer.byteLength(JSON.stringify(invalidation))).toBeLessThan(8_000);
+    const userIds = invalidations.flatMap((i) => ('userIds' in i ? (i.userIds ?? []) : []));
+    expect(userIds).toHaveLength(2_000);
+  });
+
+  it('a payload it cannot read drops everything rather than nothing', () => {
+    expect(parseInvalidation('{"token":"abc","tenantId":7}')).toEqual({ token: 'abc', all: true });
+    expect(parseInvalidation('garbage')).toMatchObject({ all: true });
+    expect(parseInvalidation(JSON.stringify({ token: 'x', tenantId: TENANT, userIds: [ADA] }))).toEqual({
+      token: 'x',
+      tenantId: TENANT,
+      userIds: [ADA],
+    });
+  });
+});

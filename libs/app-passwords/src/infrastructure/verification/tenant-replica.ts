@@ -1,0 +1,213 @@
+import type { LockoutState, TenantPolicy } from '../../domain';
+import type { Invalidation } from './invalidations';
+
+/** What verification reads about one (tenant, username, presented secret): from memory or from PostgreSQL. */
+export interface VerificationView {
+  policy: TenantPolicy | null;
+  account: {
+    userId: string;
+    status: 'active' | 'disabled';
+    mfa: 'disabled' | 'enabled' | 'enforced';
+    requiresModernAuth: boolean;
+    signInsSuspended: boolean;
+  } | null;
+  /** The account's credential whose keyed hash matches the presented secret. */
+  credential: {
+    appPasswordId: string;
+    expiresAt: string | null;
+    protocols: readonly string[] | null;
+    revoked: boolean;
+  } | null;
+  lockout: LockoutState | null;
+}
+
+export interface ReplicaCredential {
+  appPasswordId: string;
+  /** The keyed hash, base64. */
+  hash: string;
+  expiresAt: string | null;
+  protocols: readonly string[] | null;
+  revoked: boolean;
+}
+
+export interface ReplicaAccount {
+  userId: string;
+  username: string;
+  status: 'active' | 'disabled';
+  mfa: 'disabled' | 'enabled' | 'enforced';
+  requiresModernAuth: boolean;
+  signInsSuspended: boolean;
+  credentials: ReplicaCredential[];
+}
+
+/** A read of one username as PostgreSQL answered it, at some instant after `since`. */
+export interface NameRead {
+  policy: TenantPolicy | null;
+  account: ReplicaAccount | null;
+  lockout: LockoutState | null;
+}
+
+/**
+ * One tenant's accounts, app passwords and lockout states, complete (every live account is here,
+ * so an unknown name is answered from memory too, at the same cost as a known one), kept in step by
+ * invalidations. Pure: the loading and re-reading are VerificationReplica's.
+ *
+ * Staleness is tracked per name: an invalidation marks a name stale, and a stale name is answered
+ * only after PostgreSQL has been read again. A read that started before an invalidation touching it
+ * arrived may have seen the state before the change: its result is used for its own request (which
+ * ran concurrently with the change) but never stored. `generation` counts invalidations; `recent`
+ * remembers, while any read is in flight, the generation at which each key was last touched.
+ */
+export class TenantReplica {
+  private readonly accounts = new Map<string, ReplicaAccount>();
+  private readonly usernameOf = new Map<string, string>();
+  private readonly lockouts = new Map<string, LockoutState>();
+  private readonly stale = new Set<string>();
+  private readonly recent = new Map<string, number>();
+  private policy: TenantPolicy | null = null;
+  private policyStale = false;
+  private generation = 0;
+  private readsInFlight = 0;
+  private loaded = false;
+
+  get ready(): boolean {
+    return this.loaded;
+  }
+
+  get size(): number {
+    return this.accounts.size;
+  }
+
+  get staleNames(): number {
+    return this.stale.size;
+  }
+
+  /** A read (the tenant's load, or one name's re-read) begins: returns what `finish…` needs. */
+  beginRead(): number {
+    this.readsInFlight += 1;
+    return this.generation;
+  }
+
+  /** Part of the load (before `finishLoad`). */
+  addLoaded(
+    policy: TenantPolicy | null,
+    accounts: ReplicaAccount[],
+    lockouts: [string, LockoutState][],
+  ): void {
+    this.policy = policy;
+    for (const account of accounts) this.put(account);
+    for (const [username, state] of lockouts) this.lockouts.set(username, state);
+  }
+
+  /** The load has read everything: whatever was invalidated while it read is re-read on first use. */
+  finishLoad(since: number): void {
+    for (const [key, generation] of this.recent) {
+      if (generation <= since) continue;
+      if (key === 'p') this.policyStale = true;
+      else if (key.startsWith('n:')) this.stale.add(key.slice(2));
+      else {
+        const username = this.usernameOf.get(key.slice(2));
+        if (username !== undefined) this.stale.add(username);
+      }
+    }
+    this.loaded = true;
+    this.endRead();
+  }
+
+  /** A load that will not finish (its replica was reset). */
+  abandonRead(): void {
+    this.endRead();
+  }
+
+  invalidate(invalidation: Extract<Invalidation, { tenantId: string }>): void {
+    this.generation += 1;
+    const touch = (key: string) => {
+      if (this.readsInFlight > 0) this.recent.set(key, this.generation);
+    };
+    if (invalidation.policy) {
+      this.policyStale = true;
+      touch('p');
+    }
+    for (const userId of invalidation.userIds ?? []) {
+      const username = this.usernameOf.get(userId);
+      if (username !== undefined) this.stale.add(username);
+      touch(`u:${userId}`);
+    }
+    for (const username of invalidation.usernames ?? []) {
+      this.stale.add(username);
+      touch(`n:${username}`);
+    }
+  }
+
+  /** From memory, or undefined when the name (or the policy) must be read from PostgreSQL first. */
+  view(username: string, hash: string): VerificationView | undefined {
+    if (!this.loaded || this.policyStale || this.stale.has(username)) return undefined;
+    return viewOf(
+      this.policy,
+      this.accounts.get(username) ?? null,
+      this.lockouts.get(username) ?? null,
+      hash,
+    );
+  }
+
+  /** A re-read of `username` that began at generation `since` has returned. */
+  finishRead(since: number, username: string, read: NameRead): void {
+    const touched = (key: string) => (this.recent.get(key) ?? 0) > since;
+    if (!touched('p')) {
+      this.policy = read.policy;
+      this.policyStale = false;
+    }
+    const previous = this.accounts.get(username);
+    if (
+      !touched(`n:${username}`) &&
+      !(read.account && touched(`u:${read.account.userId}`)) &&
+      !(previous && touched(`u:${previous.userId}`))
+    ) {
+      if (previous && this.usernameOf.get(previous.userId) === username)
+        this.usernameOf.delete(previous.userId);
+      this.accounts.delete(username);
+      if (read.account) this.put(read.account);
+      if (read.lockout) this.lockouts.set(username, read.lockout);
+      else this.lockouts.delete(username);
+      this.stale.delete(username);
+    }
+    this.endRead();
+  }
+
+  private put(account: ReplicaAccount): void {
+    this.accounts.set(account.username, account);
+    this.usernameOf.set(account.userId, account.username);
+  }
+
+  private endRead(): void {
+    this.readsInFlight -= 1;
+    if (this.readsInFlight === 0) this.recent.clear();
+  }
+}
+
+/** The view of one presented secret, from an account as read (memory or PostgreSQL). */
+export function viewOf(
+  policy: TenantPolicy | null,
+  account: ReplicaAccount | null,
+  lockout: LockoutState | null,
+  hash: string,
+): VerificationView {
+  const credential = account?.credentials.find((candidate) => candidate.hash === hash) ?? null;
+  return {
+    policy,
+    account: account && {
+      userId: account.userId,
+      status: account.status,
+      mfa: account.mfa,
+      requiresModernAuth: account.requiresModernAuth,
+      signInsSuspended: account.signInsSuspended,
+    },
+    credential: credential && {
+      appPasswordId: credential.appPasswordId,
+      expiresAt: credential.expiresAt,
+      protocols: credential.protocols,
+      revoked: credential.revoked,
+    },
+    lockout,
+  };
+}

@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { CommandBus } from '@nestjs/cqrs';
+import { Test } from '@nestjs/testing';
+import { LatchkeyConfigModule } from '@latchkey/config';
+import { migrate, PersistenceModule } from '@latchkey/persistence';
+import { ProblemError } from '@latchkey/problems';
+import { DataSource } from 'typeorm';
+import { integrationConfig } from '../../../../../test/integration-config';
+import { AppPasswordsModule } from '../../app-passwords.module';
+import { CreateAppPasswordCommand, type CreatedAppPassword } from '../../app-passwords/create-app-password';
+import { normaliseAppPassword } from '../../domain';
+import { RunTenantCommand } from '../../tenants/tenant-commands';
+import { RunUserCommand, type UserCommandRequest } from '../../users/user-commands';
+import { AppPasswordHasher } from '../app-password-hasher';
+import type { CommandContext } from '../event-sourced-streams';
+import { VerificationCoherence, type CoherenceOptions } from './verification-coherence';
+import { VerificationReplica } from './verification-replica';
+
+/**
+ * Several API instances answering verifications from memory, against the real PostgreSQL: the lease
+ * + invalidation-acknowledgement protocol (PRODUCT §7, zero successes after acknowledgement).
+ * Instance A is the application's own; B and C are further replicas with their own connections, as
+ * other processes would have.
+ */
+describe('verification replicas across instances (real PostgreSQL)', () => {
+  let commands: CommandBus;
+  let db: DataSource;
+  let hasher: AppPasswordHasher;
+  let close: () => Promise<void>;
+  const extra: VerificationCoherence[] = [];
+
+  beforeAll(async () => {
+    await migrate(integrationConfig());
+    const moduleRef = await Test.createTestingModule({
+      imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, AppPasswordsModule],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    commands = app.get(CommandBus);
+    db = app.get(DataSource);
+    hasher = app.get(AppPasswordHasher);
+    await app.get(VerificationCoherence).serve(app.get(VerificationReplica));
+    close = () => app.close();
+  });
+  afterAll(async () => {
+    for (const coherence of extra) await coherence.onModuleDestroy();
+    await close?.();
+  });
+
+  async function replica(options: Partial<CoherenceOptions> = {}) {
+    const coherence = new VerificationCoherence(db, options);
+    extra.push(coherence);
+    await coherence.onModuleInit();
+    const memory = new VerificationReplica(db);
+    await coherence.serve(memory);
+    return { coherence, memory };
+  }
+
+  const admin = (tenantId: string): CommandContext => ({
+    tenantId,
+    actor: { kind: 'admin', id: 'test-admin' },
+  });
+  const user = (tenantId: string, command: UserCommandRequest) =>
+    commands.execute(new RunUserCommand(command, admin(tenantId)));
+
+  async function signedUpUser(): Promise<
+    { tenantId: string; userId: string; username: string } & CreatedAppPassword
+  > {
+    const tenantId = randomUUID();
+    await commands.execute(
+      new RunTenantCommand(
+        { type: 'CreateTenant', data: { tenantId, name: 'Fabrikam', policy: { appPasswordsAllowed: true } } },
+        admin(tenantId),
+      ),
+    );
+    const userId = randomUUID();
+    const username = `r-${userId.slice(0, 8)}@fabrikam.test`;
+    await user(tenantId, {
+      type: 'ProvisionUser',
+      data: { tenantId, userId, username, source: 'cloud', mfa: 'enforced', origin: 'admin' },
+    });
+    await user(tenantId, { type: 'CompleteMfaRegistration', data: { tenantId, userId } });
+    const created: CreatedAppPassword = await commands.execute(
+      new CreateAppPasswordCommand(tenantId, userId, 'Phone', undefined, {
+        tenantId,
+        actor: { kind: 'user', id: userId },
+      }),
+    );
+    return { tenantId, userId, username, ...created };
+  }
+
+  /** Would this replica let the secret sign in (the credential found and not revoked)? */
+  const lets = async (memory: VerificationReplica, tenantId: string, username: string, password: string) => {
+    const view = await memory.view(tenantId, username, hasher.hash(normaliseAppPassword(password)));
+    return view.credential !== null && !view.credential.revoked && view.account?.status === 'active';
+  };
+
+  /** Asks until the tenant is in memory (its load runs in the background after the first ask). */
+  async function warm(memory: VerificationReplica, tenantId: string, username: string, password: string) {
+    for (let i = 0; i < 200 && memory.stats().accounts === 0; i++) {
+      await lets(memory, tenantId, username, password);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(memory.stats()).toMatchObject({ serving: true, tenants: 1 });
+  }
+
+  it('answers from memory once loaded, and a command returns only after every instance dropped what it changed', async () => {
+    const b = await replica();
+    const c = await replica();
+    const { tenantId, userId, username, password, appPasswordId } = await signedUpUser();
+    await warm(b.memory, tenantId, username, password);
+    await warm(c.memory, tenantId, username, password);
+
+    // Written behind the service's back (no event, no announcement): memory does not see it, which
+    // shows memory is what answers.
+    await db.query(`UPDATE credentials SET revoked_at = now() WHERE app_password_id = $1`, [appPasswordId]);
+    expect(await lets(b.memory, tenantId, username, password)).toBe(true);
+    await db.query(`UPDATE credentials SET revoked_at = NULL WHERE app_password_id = $1`, [appPasswordId]);
+
+    await user(tenantId, {
+      type: 'DeleteAppPassword',
+      data: { tenantId, userId, appPasswordId, by: 'user' },
+    });
+    // No wait: the command has returned, so every replica has already acknowledged.
+    expect(await lets(b.memory, tenantId, username, password)).toBe(false);
+    expect(await lets(c.memory, tenantId, username, password)).toBe(false);
+  });
+
+  it('zero successful verifications start after a disable is acknowledged, on any of three instances, under concurrency', async () => {
+    const b = await replica();
+    const c = await replica();
+    const { tenantId, userId, username, password } = await signedUpUser();
+    await warm(b.memory, tenantId, username, password);
+    await warm(c.memory, tenantId, username, password);
+
+    let acknowledgedAt = Number.POSITIVE_INFINITY;
+    const late: number[] = [];
+    let allowedBefore = 0;
+    let stop = false;
+    const hammer = async (memory: VerificationReplica) => {
+      while (!stop) {
+        const startedAt = performance.now();
+        const allowed = await lets(memory, tenantId, username, password);
+        if (allowed && startedAt > acknowledgedAt) late.push(startedAt - acknowledgedAt);
+        if (allowed && startedAt < acknowledgedAt) allowedBefore += 1;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const workers = [b.memory, c.memory, b.memory, c.memory].map(hammer);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await user(tenantId, { type: 'DisableUser', data: { tenantId, userId, origin: 'admin' } });
+    acknowledgedAt = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    stop = true;
+    await Promise.all(workers);
+
+    expect(allowedBefore).toBeGreaterThan(0);
+    expect(late).toEqual([]);
+  });
+
+  it('a leaseholder that never acknowledges holds a command back until its lease has ended, and no longer', async () => {
+    const { tenantId, userId, appPasswordId } = await signedUpUser();
+    // A process that took a lease and then froze: it will neither acknowledge nor renew.
+    await db.query(
+      `INSERT INTO verification_replicas (instance_id, host, pid, lease_expires_at)
+       VALUES ($1, 'frozen', 1, now() + interval '1500 milliseconds')`,
+      [randomUUID()],
+    );
+    const started = performance.now();
+    await user(tenantId, {
+      type: 'DeleteAppPassword',
+      data: { tenantId, userId, appPasswordId, by: 'user' },
+    });
+    const waited = performance.now() - started;
+    expect(waited).toBeGreaterThan(1_200);
+    expect(waited).toBeLessThan(4_000);
+  });
+
+  it('a leaseholder that keeps renewing without acknowledging: the command answers 503 change-unconfirmed', async () => {
+    const waiter = await replica({ confirmTimeoutMs: 800 });
+    const zombie = randomUUID();
+    await db.query(
+      `INSERT INTO verification_replicas (instance_id, host, pid, lease_expires_at)
+       VALUES ($1, 'zombie', 1, now() + interval '300 milliseconds')`,
+      [zombie],
+    );
+    const renewals = setInterval(
+      () =>
+        void db.query(
+          `UPDATE verification_replicas SET lease_expires_at = now() + interval '300 milliseconds' WHERE instance_id = $1`,
+          [zombie],
+        ),
+      100,
+    );
+    try {
+      const failure = await waiter.coherence
+        .confirm([`never-announced-${randomUUID()}`])
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ProblemError);
+      expect(failure).toMatchObject({ status: 503, slug: 'change-unconfirmed' });
+    } finally {
+      clearInterval(renewals);
+      await db.query(`DELETE FROM verification_replicas WHERE instance_id = $1`, [zombie]);
+    }
+  });
+
+  it('an instance whose lease ran out in PostgreSQL forgets its memory and takes a new lease', async () => {
+    const b = await replica({ leaseMs: 1_000, renewEveryMs: 200, marginMs: 200 });
+    const { tenantId, username, password } = await signedUpUser();
+    await warm(b.memory, tenantId, username, password);
+    const before = b.coherence.leaseId;
+    // As a command that waited for it would have seen after a long pause of the process.
+    await db.query(
+      `UPDATE verification_replicas SET lease_expires_at = now() - interval '1 second' WHERE instance_id = $1`,
+      [before],
+    );
+    for (let i = 0; i < 100 && b.coherence.leaseId === before; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(b.coherence.leaseId).not.toBe(before);
+    expect(b.memory.stats()).toMatchObject({ tenants: 0, accounts: 0 });
+    const [{ count }] = await db.query(
+      `SELECT count(*)::int AS count FROM verification_replicas WHERE instance_id = $1`,
+      [before],
+    );
+    expect(count).toBe(0);
+  });
+
+  it('a cut listening connection: memory is dropped at once, and a change committed meanwhile is never answered stale', async () => {
+    const b = await replica({ leaseMs: 1_000, renewEveryMs: 200, marginMs: 200, reconnectMs: 300 });
+    const { tenantId, userId, username, password, appPasswordId } = await signedUpUser();
+    await warm(b.memory, tenantId, username, password);
+
+    await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [
+      b.coherence.connectionName,
+    ]);
+    for (let i = 0; i < 100 && b.memory.serving; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(b.memory.serving).toBe(false);
+    // Announced while B could not hear it.
+    await user(tenantId, {
+      type: 'DeleteAppPassword',
+      data: { tenantId, userId, appPasswordId, by: 'user' },
+    });
+    expect(await lets(b.memory, tenantId, username, password)).toBe(false);
+
+    for (let i = 0; i < 200 && !b.memory.serving; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(b.memory.serving).toBe(true);
+    for (let i = 0; i < 20; i++) expect(await lets(b.memory, tenantId, username, password)).toBe(false);
+  });
+});

@@ -1,0 +1,304 @@
+import { performance } from 'node:perf_hooks';
+import { Injectable, Logger } from '@nestjs/common';
+import { describeFailure } from '@latchkey/runtime';
+import { DataSource } from 'typeorm';
+import type { LockoutState, TenantPolicy } from '../../domain';
+import type { Invalidation } from './invalidations';
+import { TenantReplica, viewOf, type ReplicaAccount, type VerificationView } from './tenant-replica';
+
+/**
+ * One read answers everything verification needs when memory cannot: the account, the tenant's
+ * policy, the credential whose keyed hash matches, and the lockout state. The hash is computed
+ * whatever the username, so an unknown user and a wrong password cost the same and answer the same.
+ * The read sees every command acknowledged before it started. (The bench's bare baseline runs this
+ * very text: bench/baseline-server.ts reads it from the build.)
+ */
+export const LOOKUP = `
+  SELECT a.user_id, a.status, a.mfa, a.requires_modern_auth, a.sign_ins_suspended, t.policy,
+         c.app_password_id, c.expires_at, c.protocols, c.revoked_at, l.state AS lockout
+  FROM (SELECT $1::uuid AS tenant_id, $2::text AS username) q
+  LEFT JOIN tenants t ON t.tenant_id = q.tenant_id
+  LEFT JOIN accounts a ON a.tenant_id = q.tenant_id AND a.username = q.username AND a.status <> 'deleted'
+  LEFT JOIN credentials c ON c.verifier_hash = $3 AND c.user_id = a.user_id
+  LEFT JOIN sign_in_lockouts l ON l.tenant_id = q.tenant_id AND l.username = q.username`;
+
+interface LookupRow {
+  user_id: string | null;
+  status: 'active' | 'disabled' | null;
+  mfa: 'disabled' | 'enabled' | 'enforced' | null;
+  requires_modern_auth: boolean | null;
+  sign_ins_suspended: boolean | null;
+  policy: TenantPolicy | null;
+  app_password_id: string | null;
+  expires_at: Date | null;
+  protocols: string[] | null;
+  revoked_at: Date | null;
+  lockout: LockoutState | null;
+}
+
+const CREDENTIALS_OF = `(SELECT coalesce(json_agg(json_build_object(
+      'appPasswordId', c.app_password_id, 'hash', encode(c.verifier_hash, 'base64'),
+      'expiresAt', c.expires_at, 'protocols', c.protocols, 'revoked', c.revoked_at IS NOT NULL)), '[]'::json)
+    FROM credentials c WHERE c.user_id = a.user_id)`;
+
+const ACCOUNT_COLUMNS = `a.user_id, a.username, a.status, a.mfa, a.requires_modern_auth, a.sign_ins_suspended`;
+
+/** One name, whole: what a stale name is re-read with. */
+const READ_NAME = `
+  SELECT t.policy, ${ACCOUNT_COLUMNS},
+         CASE WHEN a.user_id IS NULL THEN NULL ELSE ${CREDENTIALS_OF} END AS credentials, l.state AS lockout
+  FROM (SELECT $1::uuid AS tenant_id, $2::text AS username) q
+  LEFT JOIN tenants t ON t.tenant_id = q.tenant_id
+  LEFT JOIN accounts a ON a.tenant_id = q.tenant_id AND a.username = q.username AND a.status <> 'deleted'
+  LEFT JOIN sign_in_lockouts l ON l.tenant_id = q.tenant_id AND l.username = q.username`;
+
+/** A tenant's live accounts in name order (the accounts_live_username index), a page at a time. */
+const LOAD_ACCOUNTS = `
+  SELECT ${ACCOUNT_COLUMNS}, ${CREDENTIALS_OF} AS credentials
+  FROM accounts a
+  WHERE a.tenant_id = $1 AND a.status <> 'deleted' AND a.username > $2
+  ORDER BY a.username LIMIT $3`;
+
+const LOAD_LOCKOUTS = `
+  SELECT username, state FROM sign_in_lockouts
+  WHERE tenant_id = $1 AND username > $2 ORDER BY username LIMIT $3`;
+
+interface AccountRow {
+  user_id: string | null;
+  username: string | null;
+  status: 'active' | 'disabled' | null;
+  mfa: 'disabled' | 'enabled' | 'enforced' | null;
+  requires_modern_auth: boolean | null;
+  sign_ins_suspended: boolean | null;
+  credentials:
+    | {
+        appPasswordId: string;
+        hash: string;
+        expiresAt: string | null;
+        protocols: string[] | null;
+        revoked: boolean;
+      }[]
+    | null;
+}
+
+export interface VerificationReplicaOptions {
+  /** Accounts held in memory across all tenants; a tenant that would pass it is read from PostgreSQL. */
+  maxAccounts: number;
+  /** Rows per page while a tenant loads. */
+  pageSize: number;
+}
+
+const DEFAULT_OPTIONS: VerificationReplicaOptions = { maxAccounts: 1_000_000, pageSize: 5_000 };
+
+/**
+ * Verification's reads, from memory where that is as good as PostgreSQL (PRODUCT §7: a verification
+ * path with no database round trip, keeping zero successes after an acknowledged revocation across
+ * instances). Memory is used only while this process holds a lease (VerificationCoherence): the
+ * lease is renewed on the connection that receives the invalidations, and every change that
+ * verification reads is acknowledged to its command only after each leaseholder has applied its
+ * invalidation (or the leaseholder's lease, which it stops using before the database lets it go,
+ * has run out). Otherwise, and for a tenant still loading or a name just invalidated, PostgreSQL
+ * answers, exactly as before.
+ */
+@Injectable()
+export class VerificationReplica {
+  private readonly logger = new Logger(VerificationReplica.name);
+  private readonly options: VerificationReplicaOptions;
+  private readonly tenants = new Map<string, TenantReplica | 'too-large'>();
+  /** performance.now() until which memory may answer; 0 while no lease is held. */
+  private servingUntil = 0;
+  /** Bumped by every reset: loads begun before it are thrown away. */
+  private epoch = 0;
+  private accounts = 0;
+
+  constructor(
+    private readonly db: DataSource,
+    options: Partial<VerificationReplicaOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_OPTIONS, ...options };
+  }
+
+  get serving(): boolean {
+    return performance.now() < this.servingUntil;
+  }
+
+  /** The lease is held until `deadline` (performance.now() scale), already shortened by a margin. */
+  holdUntil(deadline: number): void {
+    this.servingUntil = deadline;
+  }
+
+  /** Whatever memory holds may have missed an invalidation: forget it all and stop answering from it. */
+  reset(): void {
+    this.servingUntil = 0;
+    this.forget();
+  }
+
+  invalidate(invalidation: Invalidation): void {
+    if ('all' in invalidation) return this.forget();
+    const tenant = this.tenants.get(invalidation.tenantId);
+    if (tenant === 'too-large') return;
+    tenant?.invalidate(invalidation);
+  }
+
+  /** Figures for /health and the benches. */
+  stats(): { serving: boolean; tenants: number; accounts: number } {
+    return { serving: this.serving, tenants: this.tenants.size, accounts: this.accounts };
+  }
+
+  async view(tenantId: string, username: string, hash: Buffer): Promise<VerificationView> {
+    if (this.serving) {
+      const tenant = this.tenants.get(tenantId);
+      if (tenant === undefined) this.load(tenantId);
+      else if (tenant !== 'too-large' && tenant.ready) {
+        const encoded = hash.toString('base64');
+        return tenant.view(username, encoded) ?? (await this.reread(tenant, tenantId, username, encoded));
+      }
+    }
+    return this.lookup(tenantId, username, hash);
+  }
+
+  private forget(): void {
+    this.epoch += 1;
+    this.tenants.clear();
+    this.accounts = 0;
+  }
+
+  private async lookup(tenantId: string, username: string, hash: Buffer): Promise<VerificationView> {
+    const [row]: LookupRow[] = await this.db.query(LOOKUP, [tenantId, username, hash]);
+    return {
+      policy: row.policy,
+      account:
+        row.user_id && row.status && row.mfa
+          ? {
+              userId: row.user_id,
+              status: row.status,
+              mfa: row.mfa,
+              requiresModernAuth: row.requires_modern_auth ?? false,
+              signInsSuspended: row.sign_ins_suspended ?? false,
+            }
+          : null,
+      credential: row.app_password_id
+        ? {
+            appPasswordId: row.app_password_id,
+            expiresAt: row.expires_at?.toISOString() ?? null,
+            protocols: row.protocols,
+            revoked: row.revoked_at !== null,
+          }
+        : null,
+      lockout: row.lockout,
+    };
+  }
+
+  private async reread(
+    tenant: TenantReplica,
+    tenantId: string,
+    username: string,
+    hash: string,
+  ): Promise<VerificationView> {
+    const since = tenant.beginRead();
+    let read;
+    try {
+      const [row]: (AccountRow & { policy: TenantPolicy | null; lockout: LockoutState | null })[] =
+        await this.db.query(READ_NAME, [tenantId, username]);
+      read = { policy: row.policy, account: accountOf(row), lockout: row.lockout };
+    } catch (error) {
+      tenant.abandonRead();
+      throw error;
+    }
+    if (this.tenants.get(tenantId) === tenant) {
+      const before = tenant.size;
+      tenant.finishRead(since, username, read);
+      this.accounts += tenant.size - before;
+    } else tenant.abandonRead();
+    return viewOf(read.policy, read.account, read.lockout, hash);
+  }
+
+  /** Reads a tenant into memory in the background; verifications read PostgreSQL meanwhile. */
+  private load(tenantId: string): void {
+    const tenant = new TenantReplica();
+    this.tenants.set(tenantId, tenant);
+    const epoch = this.epoch;
+    const since = tenant.beginRead();
+    const started = performance.now();
+    const current = () => this.epoch === epoch && this.tenants.get(tenantId) === tenant;
+    void (async () => {
+      const [row]: { policy: TenantPolicy }[] = await this.db.query(
+        `SELECT policy FROM tenants WHERE tenant_id = $1`,
+        [tenantId],
+      );
+      const accounts: ReplicaAccount[] = [];
+      const interned = new Map<string, readonly string[]>();
+      for (let after = ''; current();) {
+        const page: AccountRow[] = await this.db.query(LOAD_ACCOUNTS, [
+          tenantId,
+          after,
+          this.options.pageSize,
+        ]);
+        for (const account of page) accounts.push(accountOf(account, interned)!);
+        if (this.accounts + accounts.length > this.options.maxAccounts) {
+          if (current()) this.tenants.set(tenantId, 'too-large');
+          this.logger.warn(
+            `tenant ${tenantId} has more accounts than the verification replica holds (${this.options.maxAccounts}); its verifications read PostgreSQL`,
+          );
+          return tenant.abandonRead();
+        }
+        if (page.length < this.options.pageSize) break;
+        after = page[page.length - 1].username!;
+      }
+      const lockouts: [string, LockoutState][] = [];
+      for (let after = ''; current();) {
+        const page: { username: string; state: LockoutState }[] = await this.db.query(LOAD_LOCKOUTS, [
+          tenantId,
+          after,
+          this.options.pageSize,
+        ]);
+        for (const { username, state } of page) lockouts.push([username, state]);
+        if (page.length < this.options.pageSize) break;
+        after = page[page.length - 1].username;
+      }
+      if (!current()) return tenant.abandonRead();
+      tenant.addLoaded(row?.policy ?? null, accounts, lockouts);
+      tenant.finishLoad(since);
+      this.accounts += tenant.size;
+      this.logger.log(
+        `tenant ${tenantId}: ${accounts.length} accounts and ${lockouts.length} lockout states in memory in ${Math.round(performance.now() - started)} ms`,
+      );
+    })().catch((error: unknown) => {
+      tenant.abandonRead();
+      // Tried again by the next verification of the tenant.
+      if (current()) this.tenants.delete(tenantId);
+      this.logger.warn(`tenant ${tenantId} could not be read into memory: ${describeFailure(error)}`);
+    });
+  }
+}
+
+function accountOf(row: AccountRow, interned?: Map<string, readonly string[]>): ReplicaAccount | null {
+  if (!row.user_id || !row.username || !row.status || !row.mfa) return null;
+  return {
+    userId: row.user_id,
+    username: row.username,
+    status: row.status,
+    mfa: row.mfa,
+    requiresModernAuth: row.requires_modern_auth ?? false,
+    signInsSuspended: row.sign_ins_suspended ?? false,
+    credentials: (row.credentials ?? []).map((credential) => ({
+      appPasswordId: credential.appPasswordId,
+      hash: credential.hash,
+      expiresAt: credential.expiresAt === null ? null : new Date(credential.expiresAt).toISOString(),
+      protocols: intern(credential.protocols, interned),
+      revoked: credential.revoked,
+    })),
+  };
+}
+
+/** Most app passwords share a few scope lists (null: every protocol): one frozen array each, not 400,000. */
+function intern(
+  protocols: string[] | null,
+  interned?: Map<string, readonly string[]>,
+): readonly string[] | null {
+  if (protocols === null || !interned) return protocols && Object.freeze(protocols);
+  const key = protocols.join(',');
+  let shared = interned.get(key);
+  if (!shared) interned.set(key, (shared = Object.freeze(protocols)));
+  return shared;
+}
