@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -27,5 +28,11 @@ export default tseslint.config(
         { patterns: ['@nestjs/*', 'typeorm', 'pg', 'kafkajs', 'ldapts', 'bull', 'ioredis'] },
       ],
     },
+  },
+  {
+    // The web console runs in the browser: browser globals only, and React's rules of hooks.
+    files: ['apps/console/**/*.{ts,tsx,mts}'],
+    ...reactHooks.configs.flat['recommended-latest'],
+    languageOptions: { globals: { ...globals.browser } },
   },
 );

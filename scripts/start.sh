@@ -31,6 +31,7 @@ cat <<MSG
 
 Latchkey is running.
   API:                 http://127.0.0.1:$API_PORT/v1   (OpenAPI: /docs, metrics: /metrics)
+  web console:         http://127.0.0.1:$API_PORT/console/   (sign-in: "The web console" in README.md)
   API health:          http://127.0.0.1:$API_PORT/health
   sync worker health:  http://127.0.0.1:$WORKER_HEALTH_PORT/health
   demo tenant:         source .stack/demo.env, then follow "Try it" in README.md

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: sets up everything a fresh clone needs, then runs every check and test tier.
 #   lint and format, type check, unit tests, the stack, migrations, integration tests,
-#   a build, and end-to-end tests against the built apps.
+#   a build (the web console too), and end-to-end tests against the built apps, the console's in Chromium.
 # Tests use their own database (POSTGRES_DB_TEST) and never touch the development one.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,6 +33,10 @@ bash stack/stack.sh up
 POSTGRES_DB="${POSTGRES_DB}_replay" bash stack/stack.sh up postgres >/dev/null
 # Debian's docker-compose validates docker-compose.yml without a Docker engine.
 command -v docker-compose >/dev/null || (source stack/lib.sh && apt_install docker-compose)
+
+# The console's end-to-end tests drive Debian's Chromium headless (playwright-core; Playwright's own
+# browser download does not work on these machines).
+[ -x /usr/bin/chromium ] || (source stack/lib.sh && apt_install chromium)
 
 step "build and migrations"
 npm run --silent build

@@ -4,6 +4,7 @@ import { AccessModule } from '@latchkey/access';
 import { AppPasswordsHttpModule } from '@latchkey/app-passwords';
 import { AuditHttpModule } from '@latchkey/audit';
 import { LatchkeyConfigModule } from '@latchkey/config';
+import { ConsoleModule } from '@latchkey/console';
 import { DirectorySyncHttpModule } from '@latchkey/directory-sync';
 import { JobsModule } from '@latchkey/jobs';
 import { MessagingModule } from '@latchkey/messaging';
@@ -28,6 +29,7 @@ import { MetricsController } from './metrics/metrics.controller';
     DirectorySyncHttpModule,
     OffboardingHttpModule,
     AuditHttpModule,
+    ConsoleModule, // the web console at /console/
   ],
   controllers: [HealthController, MetricsController, MeController],
   providers: [HttpMetrics, EventRelay, ReadModelConsumers],

@@ -111,4 +111,46 @@ describe('configuration', () => {
       /KAFKA_BROKERS/,
     );
   });
+
+  describe('the web console', () => {
+    const tenant = '0b6f6a55-5f29-4b43-9d7a-2f1d8f3e1c11';
+
+    it('offers neither sign-in unless configured', () => {
+      expect(parseConfig(valid).console).toEqual({ oidc: null, devSignIn: null });
+    });
+
+    it('signs in with an OIDC issuer as a public client', () => {
+      const config = parseConfig({ ...valid, CONSOLE_OIDC_ISSUER: 'https://login.example.com/tenant/v2.0' });
+      expect(config.console.oidc).toEqual({
+        issuer: 'https://login.example.com/tenant/v2.0',
+        clientId: 'latchkey-console',
+        scope: 'openid',
+        resource: null,
+      });
+      expect(() => parseConfig({ ...valid, CONSOLE_OIDC_ISSUER: 'http://login.example.com/' })).toThrow(
+        /CONSOLE_OIDC_ISSUER is invalid/,
+      );
+    });
+
+    it('turns the development sign-in on only when asked, for a named tenant', () => {
+      expect(
+        parseConfig({ ...valid, CONSOLE_DEV_SIGN_IN: 'true', CONSOLE_DEV_TENANT_ID: tenant }).console
+          .devSignIn,
+      ).toEqual({ tenantId: tenant });
+      expect(() => parseConfig({ ...valid, CONSOLE_DEV_SIGN_IN: 'true' })).toThrow(
+        /CONSOLE_DEV_TENANT_ID is missing/,
+      );
+      expect(parseConfig({ ...valid, CONSOLE_DEV_TENANT_ID: tenant }).console.devSignIn).toBeNull();
+    });
+
+    it('never allows the development sign-in in production, nor beside an external key set', () => {
+      const on = { ...valid, CONSOLE_DEV_SIGN_IN: 'true', CONSOLE_DEV_TENANT_ID: tenant };
+      expect(() =>
+        parseConfig({ ...on, NODE_ENV: 'production', JWT_PUBLIC_KEY_FILE: '/etc/latchkey/jwt.pem' }),
+      ).toThrow(/CONSOLE_DEV_SIGN_IN is invalid: the development sign-in is never available in production/);
+      expect(() =>
+        parseConfig({ ...on, JWT_JWKS_URL: 'https://login.example.com/keys', JWT_PUBLIC_KEY_FILE: '' }),
+      ).toThrow(/CONSOLE_DEV_SIGN_IN is invalid: the development sign-in needs the development key/);
+    });
+  });
 });

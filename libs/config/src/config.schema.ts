@@ -83,6 +83,26 @@ const environment = z.object({
   JWT_PUBLIC_KEY_FILE: optional(nonEmpty),
   JWT_DEV_PRIVATE_KEY_FILE: nonEmpty.default(DEV_PRIVATE_KEY_FILE),
   JWT_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(300).default(30),
+
+  // The web console (/console/): sign-in by OpenID Connect (authorization code + PKCE) against this
+  // issuer, as a public client; unset, the console offers no OIDC sign-in.
+  CONSOLE_OIDC_ISSUER: optional(jwksUrl),
+  CONSOLE_OIDC_CLIENT_ID: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,200}$/, 'expected a client id of visible ASCII characters')
+    .default('latchkey-console'),
+  CONSOLE_OIDC_SCOPE: z
+    .string()
+    .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'expected space-separated scopes')
+    .default('openid'),
+  // An RFC 8707 resource indicator for the API, for issuers that need one to mint a JWT access token.
+  CONSOLE_OIDC_RESOURCE: optional(z.url()),
+  // Development sign-in: the console mints a short-lived token for CONSOLE_DEV_TENANT_ID with the
+  // development key, for a role chosen on the page. Off unless "true"; refused in production.
+  CONSOLE_DEV_SIGN_IN: z.enum(['true', 'false']).default('false'),
+  CONSOLE_DEV_TENANT_ID: optional(
+    z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'expected a UUID'),
+  ),
 });
 
 /** Exactly one source of verification keys; outside production the development public key is the default. */
@@ -109,40 +129,69 @@ function checkKeySource(env: z.output<typeof environment>, ctx: z.RefinementCtx)
   }
 }
 
-export const configSchema = environment.superRefine(checkKeySource).transform((env) => ({
-  env: env.NODE_ENV,
-  api: { port: env.API_PORT },
-  worker: { healthPort: env.WORKER_HEALTH_PORT },
-  shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
-  postgres: {
-    host: env.POSTGRES_HOST,
-    port: env.POSTGRES_PORT,
-    user: env.POSTGRES_USER,
-    password: env.POSTGRES_PASSWORD,
-    database: env.POSTGRES_DB,
-  },
-  redis: { host: env.REDIS_HOST, port: env.REDIS_PORT, prefix: env.REDIS_PREFIX },
-  kafka: { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, eventsTopic: env.KAFKA_EVENTS_TOPIC },
-  appPasswords: { pepper: { key: env.APP_PASSWORD_PEPPER, keyId: env.APP_PASSWORD_PEPPER_ID } },
-  secrets: { key: env.DIRECTORY_SECRET_KEY, keyId: env.DIRECTORY_SECRET_KEY_ID },
-  sync: { pollIntervalMs: env.SYNC_POLL_INTERVAL_MS },
-  directory: {
-    url: env.LDAP_URL,
-    caFile: env.LDAP_CA_FILE,
-    baseDn: env.LDAP_BASE_DN,
-    bindDn: env.LDAP_BIND_DN,
-    bindPassword: env.LDAP_BIND_PASSWORD,
-  },
-  auth: {
-    issuer: env.JWT_ISSUER,
-    audience: env.JWT_AUDIENCE,
-    keySource: env.JWT_JWKS_URL
-      ? { kind: 'jwks' as const, url: env.JWT_JWKS_URL }
-      : { kind: 'pem' as const, file: env.JWT_PUBLIC_KEY_FILE ?? DEV_PUBLIC_KEY_FILE },
-    devPrivateKeyFile: env.JWT_DEV_PRIVATE_KEY_FILE,
-    clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_S,
-  },
-}));
+/** The console's development sign-in mints tokens with the development key: never in production. */
+function checkDevSignIn(env: z.output<typeof environment>, ctx: z.RefinementCtx): void {
+  if (env.CONSOLE_DEV_SIGN_IN !== 'true') return;
+  const refuse = (message: string, variable = 'CONSOLE_DEV_SIGN_IN') =>
+    ctx.addIssue({ code: 'custom', path: [variable], message });
+  if (env.NODE_ENV === 'production') refuse('the development sign-in is never available in production');
+  if (env.JWT_JWKS_URL !== undefined)
+    refuse('the development sign-in needs the development key (JWT_PUBLIC_KEY_FILE), not JWT_JWKS_URL');
+  if (env.CONSOLE_DEV_TENANT_ID === undefined)
+    refuse('the development sign-in needs the tenant it signs in to', 'CONSOLE_DEV_TENANT_ID');
+}
+
+export const configSchema = environment
+  .superRefine(checkKeySource)
+  .superRefine(checkDevSignIn)
+  .transform((env) => ({
+    env: env.NODE_ENV,
+    api: { port: env.API_PORT },
+    worker: { healthPort: env.WORKER_HEALTH_PORT },
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    postgres: {
+      host: env.POSTGRES_HOST,
+      port: env.POSTGRES_PORT,
+      user: env.POSTGRES_USER,
+      password: env.POSTGRES_PASSWORD,
+      database: env.POSTGRES_DB,
+    },
+    redis: { host: env.REDIS_HOST, port: env.REDIS_PORT, prefix: env.REDIS_PREFIX },
+    kafka: { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, eventsTopic: env.KAFKA_EVENTS_TOPIC },
+    appPasswords: { pepper: { key: env.APP_PASSWORD_PEPPER, keyId: env.APP_PASSWORD_PEPPER_ID } },
+    secrets: { key: env.DIRECTORY_SECRET_KEY, keyId: env.DIRECTORY_SECRET_KEY_ID },
+    sync: { pollIntervalMs: env.SYNC_POLL_INTERVAL_MS },
+    directory: {
+      url: env.LDAP_URL,
+      caFile: env.LDAP_CA_FILE,
+      baseDn: env.LDAP_BASE_DN,
+      bindDn: env.LDAP_BIND_DN,
+      bindPassword: env.LDAP_BIND_PASSWORD,
+    },
+    auth: {
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      keySource: env.JWT_JWKS_URL
+        ? { kind: 'jwks' as const, url: env.JWT_JWKS_URL }
+        : { kind: 'pem' as const, file: env.JWT_PUBLIC_KEY_FILE ?? DEV_PUBLIC_KEY_FILE },
+      devPrivateKeyFile: env.JWT_DEV_PRIVATE_KEY_FILE,
+      clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_S,
+    },
+    console: {
+      oidc: env.CONSOLE_OIDC_ISSUER
+        ? {
+            issuer: env.CONSOLE_OIDC_ISSUER,
+            clientId: env.CONSOLE_OIDC_CLIENT_ID,
+            scope: env.CONSOLE_OIDC_SCOPE,
+            resource: env.CONSOLE_OIDC_RESOURCE ?? null,
+          }
+        : null,
+      devSignIn:
+        env.CONSOLE_DEV_SIGN_IN === 'true' && env.CONSOLE_DEV_TENANT_ID
+          ? { tenantId: env.CONSOLE_DEV_TENANT_ID }
+          : null,
+    },
+  }));
 
 export type ParsedConfig = z.output<typeof configSchema>;
 

@@ -1,0 +1,394 @@
+// The web console in a real browser (Debian's Chromium, headless): a user creates and deletes an app
+// password, an admin forbids creation and the user sees why, an auditor opens an offboarding's
+// timeline. Each test checks what the page shows and what the API answers afterwards, and fails on any
+// browser console error other than the API refusals it announces. Screenshots: test-output/console/.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { signWebhook } from '@latchkey/offboarding';
+import { ApiClient, expectProblem } from '../api-client';
+import { startApp, waitForHttp, type RunningApp } from '../app-process';
+import { ensureTestKeys, mintToken } from '../tokens';
+import { launchBrowser, openPage, type ConsolePage, type ExpectedRefusal } from './browser';
+
+jest.setTimeout(90_000);
+
+const PORT = 3290;
+const WORKER_PORT = 3291;
+const BARE_PORT = 3292;
+const origin = `http://127.0.0.1:${PORT}`;
+const tenantId = randomUUID();
+const domain = `console-${tenantId.slice(0, 8)}.test`;
+// Its own bull queues, so that the worker started here serves only this suite's jobs.
+const isolated = { REDIS_PREFIX: `latchkey-console-${process.pid}` };
+
+let api: ApiClient;
+let running: RunningApp[] = [];
+let browser: Browser;
+let admin: string;
+let gateway: string;
+let auditor: string;
+const opened: ConsolePage[] = [];
+
+async function start(app: 'api' | 'sync-worker', env: Record<string, string>, health: string) {
+  const process = startApp(app, env);
+  running.push(process);
+  await Promise.race([
+    waitForHttp(health),
+    process.exited.then((code) => {
+      throw new Error(`${app} exited with ${code}:\n${process.output()}`);
+    }),
+  ]);
+}
+
+async function provision(name: string): Promise<{ userId: string; username: string; token: string }> {
+  const username = `${name}@${domain}`;
+  const created = await api.post('/v1/users', admin, { username, mfa: 'enforced' });
+  expect(created.status).toBe(201);
+  const userId = created.body.userId as string;
+  const token = await mintToken({ tenantId, sub: userId, roles: ['user'], mfa: true });
+  expect((await api.post('/v1/me/mfa-registration', token)).status).toBe(200);
+  return { userId, username, token };
+}
+
+const verify = (username: string, password: string, protocol = 'IMAP') =>
+  api.post('/v1/sign-ins/verify', gateway, { username, password, protocol, clientIp: '192.0.2.44' });
+
+/** Opens the console and signs in with the development sign-in, as a person would. */
+async function signIn(
+  role: 'user' | 'tenant-admin' | 'auditor',
+  options: { username?: string; phone?: boolean; refusals?: ExpectedRefusal[] } = {},
+) {
+  const { username, phone = false, refusals = [] } = options;
+  const session = await openPage(browser, { origin, phone });
+  opened.push(session);
+  refusals.forEach(session.expectRefusal);
+  const { page } = session;
+  await page.goto(`${origin}/console/`);
+  await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+  await page.getByLabel('Role').selectOption(role);
+  if (username) {
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Username').press('Enter'); // the keyboard submits the form
+  } else {
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+  await page.getByText('Signed in as').waitFor();
+  return session;
+}
+
+beforeAll(async () => {
+  ensureTestKeys();
+  api = new ApiClient(PORT);
+  const env = {
+    ...isolated,
+    API_PORT: String(PORT),
+    CONSOLE_DEV_SIGN_IN: 'true',
+    CONSOLE_DEV_TENANT_ID: tenantId,
+  };
+  await Promise.all([
+    start('api', env, `${origin}/health`),
+    start(
+      'sync-worker',
+      { ...isolated, WORKER_HEALTH_PORT: String(WORKER_PORT) },
+      `http://127.0.0.1:${WORKER_PORT}/health`,
+    ),
+    launchBrowser().then((b) => (browser = b)),
+  ]);
+  admin = await mintToken({ tenantId, sub: 'console-test-admin', roles: ['tenant-admin'] });
+  gateway = await mintToken({ tenantId, sub: 'console-test-gateway', roles: ['gateway'] });
+  auditor = await mintToken({ tenantId, sub: 'console-test-auditor', roles: ['auditor'] });
+  const created = await api.post('/v1/tenant', admin, {
+    name: `Console ${tenantId.slice(0, 8)}`,
+    policy: { appPasswordsAllowed: true },
+  });
+  expect(created.status).toBe(201);
+}, 90_000);
+
+afterEach(async () => {
+  const sessions = opened.splice(0);
+  for (const session of sessions) await session.context.close();
+  for (const session of sessions) expect(session.errors).toEqual([]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  for (const process of running) if (process.child.exitCode === null) process.child.kill('SIGKILL');
+  running = [];
+});
+
+describe('the console is served by the API, on its origin', () => {
+  it('serves the page with a strict Content-Security-Policy and no inline script', async () => {
+    const page = await api.get('/console/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.headers['cache-control']).toBe('no-cache');
+    const csp = String(page.headers['content-security-policy']);
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(page.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // every script is a file
+    const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(page.text)![1];
+    const asset = await api.get(script);
+    expect(asset.status).toBe(200);
+    expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    // A route of the app is the page; a file that is not built is a problem, not the page.
+    expect((await api.get('/console/audit')).text).toBe(page.text);
+    expectProblem(await api.get('/console/assets/missing-0000.js'), 404, 'not-found');
+    expectProblem(await api.get('/console/..%2f..%2fpackage.json'), 404, 'not-found');
+  });
+
+  it('answers 404 problem+json for the development sign-in unless configuration turns it on', async () => {
+    await start('api', { ...isolated, API_PORT: String(BARE_PORT) }, `http://127.0.0.1:${BARE_PORT}/health`);
+    const bare = new ApiClient(BARE_PORT);
+    expect((await bare.get('/console/config.json')).body).toEqual({ oidc: null, devSignIn: false });
+    expectProblem(
+      await bare.post('/console/dev-sign-in', undefined, { role: 'tenant-admin' }),
+      404,
+      'not-found',
+    );
+    // Turned on, it signs in to the configured tenant only, with the role asked for.
+    const signedIn = await api.post('/console/dev-sign-in', undefined, { role: 'auditor' });
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.headers['cache-control']).toBe('no-store');
+    const me = await api.get('/v1/me', signedIn.body.accessToken);
+    expect(me.body).toMatchObject({ tenantId, roles: ['auditor'] });
+  });
+});
+
+describe('a user', () => {
+  it('creates an app password, sees it once, and deletes it (R2, B11)', async () => {
+    const alice = await provision('alice');
+    const { page, screenshot } = await signIn('user', { username: alice.username, phone: true });
+    await page.getByRole('heading', { name: 'My app passwords', level: 1 }).waitFor();
+    await page.getByText('You have no app passwords.').waitFor();
+
+    await page.getByLabel('Name (which device uses it)').fill('Laptop mail');
+    await page.getByRole('checkbox', { name: 'IMAP' }).check();
+    await page.getByRole('checkbox', { name: 'SMTP' }).check();
+    await page.getByRole('button', { name: 'Create app password' }).click();
+    await page.getByText('you will not see this again').waitFor();
+    const groups = await page.getByTestId('secret').locator('span').allTextContents();
+    expect(groups.length).toBeGreaterThan(1);
+    for (const group of groups) expect(group).toMatch(/^[a-z0-9]{1,4}$/);
+    await screenshot('user-secret-shown-once');
+    // Readable on a phone: nothing wider than the screen.
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+
+    // The secret on the page is the one the gateway accepts, for the protocols chosen only.
+    const password = groups.join('');
+    expect((await verify(alice.username, password, 'IMAP')).body).toMatchObject({ allowed: true });
+    expect((await verify(alice.username, password, 'POP')).body).toMatchObject({ allowed: false });
+
+    await page.getByRole('button', { name: 'I have saved it' }).click();
+    await expect(page.getByTestId('secret').count()).resolves.toBe(0);
+    const row = page.getByRole('row', { name: /Laptop mail/ });
+    await row.waitFor();
+    await expect(row.textContent()).resolves.toContain('IMAP, SMTP');
+
+    await page.getByRole('button', { name: 'Delete Laptop mail' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Delete “Laptop mail” now' }).click();
+    await page.getByText('You have no app passwords.').waitFor();
+    await screenshot('user-deleted');
+
+    expect((await api.get('/v1/me/app-passwords', alice.token)).body).toEqual([]);
+    expect((await verify(alice.username, password, 'IMAP')).body).toMatchObject({ allowed: false });
+  });
+});
+
+describe('an admin forbids creating app passwords', () => {
+  it('and the user is told why (R10), and why they cannot delete theirs either (R12)', async () => {
+    const carol = await provision('carol');
+    const kept = await api.post('/v1/me/app-passwords', carol.token, { name: 'Old phone' });
+    expect(kept.status).toBe(201);
+
+    const adminPage = await signIn('tenant-admin', {
+      refusals: [{ status: 404, path: /^\/v1\/directory$/ }], // no directory connected
+    });
+    const { page } = adminPage;
+    await page.getByRole('heading', { name: 'Tenant admin', level: 1 }).waitFor();
+    const allow = page.getByRole('checkbox', {
+      name: /Allow users to create app passwords to sign in to non-browser apps/,
+    });
+    await expect(allow.isChecked()).resolves.toBe(true);
+    await allow.uncheck();
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.getByText('Policy saved.').waitFor();
+    await page.getByText('No on-premises directory is connected').waitFor();
+    await adminPage.screenshot('admin-policy-forbids');
+    expect((await api.get('/v1/tenant', admin)).body.policy.appPasswordsAllowed).toBe(false);
+
+    const userPage = await signIn('user', {
+      username: carol.username,
+      refusals: [{ status: 422, path: /^\/v1\/me\/app-passwords(\/[0-9a-f-]+)?$/ }], // R10, R12
+    });
+    const user = userPage.page;
+    await user.getByLabel('Name (which device uses it)').fill('New tablet');
+    await user.getByRole('button', { name: 'Create app password' }).click();
+    const why = user.locator('[data-rule="R10"]');
+    await why.getByRole('heading', { name: 'Your organisation does not allow new app passwords' }).waitFor();
+    await expect(why.textContent()).resolves.toContain(
+      'A tenant admin must allow users to create app passwords',
+    );
+    await user
+      .getByRole('alert')
+      .getByText('This tenant does not allow users to create app passwords.')
+      .waitFor();
+    await userPage.screenshot('user-sees-why-r10');
+
+    await user.getByRole('button', { name: 'Delete Old phone' }).click();
+    await user.getByRole('button', { name: 'Delete “Old phone” now' }).click();
+    await user.locator('[data-rule="R12"]').getByText('Only an admin can delete app passwords now').waitFor();
+    await userPage.screenshot('user-sees-why-r12');
+
+    // Nothing was created or deleted, and the existing app password still works (R12).
+    const list = (await api.get('/v1/me/app-passwords', carol.token)).body as { name: string }[];
+    expect(list.map((p) => p.name)).toEqual(['Old phone']);
+    expect((await verify(carol.username, kept.body.password)).body).toMatchObject({ allowed: true });
+
+    // Admins still can (R12, R16): delete all of carol's from the admin page.
+    await page.getByLabel('Username').fill(carol.username);
+    await page.getByRole('button', { name: 'Find user' }).click();
+    await page.getByRole('row', { name: /Old phone/ }).waitFor();
+    await page.getByRole('button', { name: 'Delete all app passwords' }).click();
+    await page.getByRole('button', { name: /Yes, delete all of/ }).click();
+    await page.getByText('Deleted every app password.').waitFor();
+    expect((await api.get('/v1/me/app-passwords', carol.token)).body).toEqual([]);
+
+    expect((await api.patch('/v1/tenant/policy', admin, { appPasswordsAllowed: true })).status).toBe(200);
+  });
+});
+
+describe('an auditor', () => {
+  it("opens an offboarding's timeline, with the user's sign-ins, the chain's status and an export (B1, B3)", async () => {
+    const dave = await provision('dave');
+    const created = await api.post('/v1/me/app-passwords', dave.token, { name: 'Outlook 2010' });
+    expect((await verify(dave.username, created.body.password, 'EAS')).body).toMatchObject({ allowed: true });
+
+    const secret = (await api.post('/v1/offboarding/webhook-secret', admin)).body.secret as string;
+    const body = JSON.stringify({ username: dave.username, action: 'disable', reason: 'left the company' });
+    const requested = await api.send({
+      method: 'POST',
+      path: '/v1/offboarding/hr-requests',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'latchkey-tenant': tenantId,
+        'latchkey-signature': signWebhook(Buffer.from(secret, 'base64'), Math.floor(Date.now() / 1000), body),
+        'idempotency-key': randomUUID(),
+      },
+    });
+    expect(requested.status).toBe(202);
+    const offboardingId = requested.body.offboardingId as string;
+    // The sync worker carries it out; wait until the API says so.
+    const deadline = Date.now() + 30_000;
+    let timeline = (await api.get(`/v1/offboarding/${offboardingId}`, auditor)).body;
+    while (!timeline.timeline?.appliedAt && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 300));
+      timeline = (await api.get(`/v1/offboarding/${offboardingId}`, auditor)).body;
+    }
+    expect(timeline.timeline.appliedAt).toEqual(expect.any(String));
+    expect((await verify(dave.username, created.body.password, 'EAS')).body).toMatchObject({
+      allowed: false,
+    });
+
+    const { page, screenshot } = await signIn('auditor');
+    await page.getByRole('heading', { name: 'Audit', level: 1 }).waitFor();
+    await page.getByRole('button', { name: new RegExp(`${dave.username} — disable`) }).click();
+    const section = page.getByRole('region', { name: `Timeline of ${dave.username}'s offboarding` });
+    await section.waitFor();
+    const steps = section.getByRole('list', { name: 'Offboarding timeline' });
+    await expect(
+      steps.getByRole('listitem').filter({ hasText: 'Applied in the cloud' }).textContent(),
+    ).resolves.not.toContain('not yet');
+    await expect(
+      steps.getByRole('listitem').filter({ hasText: 'App passwords stopped working' }).textContent(),
+    ).resolves.not.toContain('not yet');
+    await section.getByRole('img', { name: /Exposure window from/ }).waitFor();
+    await expect(section.textContent()).resolves.toContain('left the company');
+
+    // The user's history: the offboarding, and every sign-in (R9).
+    const history = page.getByRole('table', { name: "The user's history" });
+    await history
+      .getByRole('row', { name: /LegacySignInSucceeded/ })
+      .first()
+      .waitFor();
+    await history
+      .getByRole('row', { name: /OffboardingRequested/ })
+      .first()
+      .waitFor();
+    await history
+      .getByRole('row', { name: /UserDisabled/ })
+      .first()
+      .waitFor();
+    await page.getByTestId('chain-status').waitFor();
+    await expect(page.getByTestId('chain-status').textContent()).resolves.toMatch(/^Intact/);
+    await screenshot('auditor-offboarding-timeline');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export as NDJSON' }).click(),
+    ]);
+    const lines = readFileSync((await download.path())!, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((e: { type: string }) => e.type)).toEqual(
+      expect.arrayContaining(['UserProvisioned', 'LegacySignInSucceeded', 'OffboardingRequested']),
+    );
+    const aboutDave = (e: { streamId: string; data: { userId?: string } }) =>
+      e.streamId === `user-${dave.userId}` || e.data.userId === dave.userId;
+    expect(lines.every(aboutDave)).toBe(true);
+  });
+});
+
+describe('an admin watches directory sync', () => {
+  it('runs a pass now (B10) and sees the pending propagations count down to their due instants (R8)', async () => {
+    const env = (name: string) => process.env[name]!;
+    const connected = await api.put('/v1/directory', admin, {
+      url: env('LDAP_URL'),
+      caPem: readFileSync(join(__dirname, '..', '..', env('LDAP_CA_FILE')), 'utf8'),
+      bindDn: env('LDAP_BIND_DN'),
+      bindPassword: env('LDAP_BIND_PASSWORD'),
+      baseDn: env('LDAP_BASE_DN'),
+      usersOnlyUnder: env('LDAP_USERS_OU'),
+      delayModel: { kind: 'fixed', delayMs: 10 * 60_000 }, // long enough to stay pending here
+    });
+    expect(connected.status).toBe(200);
+
+    const { page, screenshot } = await signIn('tenant-admin');
+    const directory = page.getByRole('region', { name: 'Directory sync' });
+    await directory.getByText('None yet').waitFor(); // no pass so far
+    await directory.getByRole('button', { name: 'Sync now' }).click();
+    await directory.getByText('A sync pass was requested.').waitFor();
+
+    // The worker reads the directory; its changes are scheduled, each with its due instant.
+    const deadline = Date.now() + 30_000;
+    let status = (await api.get('/v1/directory', admin)).body;
+    while (status.pending.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      status = (await api.get('/v1/directory', admin)).body;
+    }
+    expect(status.pending.length).toBeGreaterThan(0);
+    expect(status.lastPass).toMatchObject({ at: expect.any(String) });
+
+    await directory.getByRole('button', { name: 'Refresh' }).click();
+    const first = directory.getByRole('listitem').filter({ hasText: status.pending[0].changeId.slice(0, 8) });
+    const countdown = async () => {
+      const text = (await first.locator('strong').textContent()) ?? '';
+      const [, min, sec] = /^in (\d+) min (\d+) s$/.exec(text) ?? [];
+      return Number(min) * 60 + Number(sec);
+    };
+    const before = await countdown();
+    expect(before).toBeGreaterThan(8 * 60);
+    expect(before).toBeLessThanOrEqual(10 * 60);
+    await page.waitForTimeout(2_100);
+    const after = await countdown();
+    expect(after).toBeLessThan(before);
+    expect(after).toBeGreaterThanOrEqual(before - 4);
+    await expect(directory.textContent()).resolves.not.toContain('None yet');
+    await screenshot('admin-directory-pending');
+  });
+});
