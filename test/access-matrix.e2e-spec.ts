@@ -264,6 +264,20 @@ const routes: Route[] = [
     allowed: ['tenant-admin'],
     success: 200,
   },
+  {
+    method: 'GET',
+    template: '/v1/users/page',
+    path: () => '/v1/users/page?limit=2&prefix=victim',
+    allowed: ['tenant-admin'],
+    success: 200,
+  },
+  {
+    method: 'GET',
+    template: '/v1/me/app-password-policy',
+    path: () => '/v1/me/app-password-policy',
+    allowed: ['user'],
+    success: 200,
+  },
   // These tenants have no directory: an allowed caller reaches the route and is told so.
   {
     method: 'PUT',
@@ -571,6 +585,7 @@ describe('every route × every role × a foreign tenant', () => {
         [
           { method: 'POST', path: () => '/v1/me/mfa-registration' },
           { method: 'GET', path: () => '/v1/me/app-passwords' },
+          { method: 'GET', path: () => '/v1/me/app-password-policy' },
           { method: 'POST', path: () => '/v1/me/app-passwords', body: () => ({ name: 'stolen' }) },
           { method: 'DELETE', path: (i) => `/v1/me/app-passwords/${i.appPasswordId}` },
         ] satisfies Omit<Probe, 'name' | 'token'>[]
@@ -697,6 +712,29 @@ describe('every route × every role × a foreign tenant', () => {
       expect((await api.get('/v1/tenant', a.tokens['tenant-admin'])).body).toEqual(before);
       // Tenant A's admin cannot see B's new user either.
       expectProblem(await api.get(`/v1/users/${created.body.userId}`, a.tokens['tenant-admin']), 404);
+
+      // B's list of users is B's alone, whatever prefix or cursor B's admin sends: a cursor made from
+      // tenant A's username only resumes B's own list after that name.
+      const forged = Buffer.from(
+        JSON.stringify({ v: 1, after: a.victim.username.slice(0, 3), p: '' }),
+      ).toString('base64url');
+      for (const query of [
+        '',
+        '?prefix=victim',
+        `?prefix=${encodeURIComponent(a.victim.username)}`,
+        `?cursor=${forged}`,
+      ]) {
+        const listed = await api.get(`/v1/users/page${query}`, b.tokens['tenant-admin']);
+        foreignResponses.push(listed);
+        expect(listed.status).toBe(200);
+        for (const row of listed.body.items as { username: string }[]) expect(row.username).toMatch(b.domain);
+      }
+      const everyone = (await api.get('/v1/users/page', b.tokens['tenant-admin'])).body.items as {
+        username: string;
+      }[];
+      expect(everyone.map((u) => u.username)).toEqual(
+        expect.arrayContaining([b.self.username, created.body.username]),
+      );
     });
 
     it('§7 tenant isolation: no answer to a foreign caller holds anything of tenant A but the path it sent', () => {

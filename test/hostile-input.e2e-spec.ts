@@ -167,6 +167,15 @@ for (const sub of ['../admin', "' OR 1=1 --", '*)(uid=*', 'ALICE']) {
       token: f.hostile.user[`sub:${sub}`],
     }),
   );
+  add(
+    `a user token whose subject is not a user id (${sub}): app-password policy`,
+    404,
+    'user.not-found',
+    (f) => ({
+      path: '/v1/me/app-password-policy',
+      token: f.hostile.user[`sub:${sub}`],
+    }),
+  );
   add(`a user token whose subject is not a user id (${sub}): create`, 404, 'user.not-found', (f) =>
     json('POST', '/v1/me/app-passwords', f.hostile.user[`sub:${sub}`], { name: 'Sneaky' }),
   );
@@ -762,6 +771,47 @@ add('GET /v1/users with an unknown parameter', 400, BAD, (f) => ({
   token: f.a.admin,
 }));
 
+// ---- GET /v1/users/page: limit, prefix and cursor (the tenant is the token's) ----
+const usersCursor = (body: unknown) => Buffer.from(JSON.stringify(body)).toString('base64url');
+for (const [name, query, slug] of [
+  ['limit=0', 'limit=0', BAD],
+  ['limit=201', 'limit=201', BAD],
+  ['limit=-1', 'limit=-1', BAD],
+  ['limit=1e2', 'limit=1e2', BAD],
+  ['limit=abc', 'limit=abc', BAD],
+  ['a huge limit', 'limit=100000000000000000000000', BAD],
+  ['limit as an array', 'limit[]=1', BAD],
+  ['limit twice', 'limit=1&limit=2', BAD],
+  ['an empty prefix', 'prefix=', BAD],
+  ['a 400-character prefix', `prefix=${'x'.repeat(400)}`, BAD],
+  ['a NUL in the prefix (regression guard: NUL in text is a 500 in PostgreSQL)', 'prefix=a%00b', BAD],
+  ['the prefix twice', 'prefix=a&prefix=b', BAD],
+  ['the prefix as an object', 'prefix[$ne]=x', BAD],
+  ['an unknown parameter', 'username=a%40b.test', BAD],
+  ['a tenantId (the tenant comes from the token)', `tenantId=${randomUUID()}`, BAD],
+  ['a cursor that is not base64', 'cursor=%25%00%27', 'invalid-cursor'],
+  ['a cursor of base64 garbage', 'cursor=bm90LWEtY3Vyc29y', 'invalid-cursor'],
+  [
+    'a forged cursor naming a tenant',
+    `cursor=${usersCursor({ v: 1, after: 'a', p: '', tenantId: randomUUID() })}`,
+    'invalid-cursor',
+  ],
+  [
+    'a forged cursor with a NUL',
+    `cursor=${usersCursor({ v: 1, after: 'a\u0000', p: '' })}`,
+    'invalid-cursor',
+  ],
+  ['a forged cursor with a number', `cursor=${usersCursor({ v: 1, after: 1, p: '' })}`, 'invalid-cursor'],
+  [
+    'a cursor replayed with another prefix',
+    `prefix=b&cursor=${usersCursor({ v: 1, after: 'a', p: 'a' })}`,
+    'invalid-cursor',
+  ],
+  ['an over-long cursor', `cursor=${'A'.repeat(5000)}`, BAD],
+]) {
+  add(`users page with ${name}`, 400, slug, (f) => ({ path: `/v1/users/page?${query}`, token: f.a.admin }));
+}
+
 // ---- The auditor's history: cursor, dates, limits, filters (the tenant is the token's) ----
 const auditorOf = (tenantId: string) => mintToken({ tenantId, sub: 'auditor', roles: ['auditor'] });
 const forge = (body: unknown) => Buffer.from(JSON.stringify(body)).toString('base64url');
@@ -1199,6 +1249,15 @@ describe('hostile and malformed requests', () => {
     const provisioned = await api.post('/v1/users', f.a.admin, { username });
     expect(provisioned.status).toBe(201);
     expect((await api.get(`/v1/users/${provisioned.body.userId}`, f.a.admin)).body.username).toBe(username);
+    // The users page takes SQL, LDAP and LIKE metacharacters in a prefix as text: only this user starts so.
+    for (const prefix of ["o'brien+*)(", "o'brien+*)(uid=*)@"]) {
+      const page = await api.get(`/v1/users/page?prefix=${encodeURIComponent(prefix)}`, f.a.admin);
+      expect(page.body).toEqual({ items: [expect.objectContaining({ username })], next: null });
+    }
+    for (const prefix of ['%', '_', "' OR '1'='1", '\\']) {
+      const page = await api.get(`/v1/users/page?prefix=${encodeURIComponent(prefix)}`, f.a.admin);
+      expect(page.body).toEqual({ items: [], next: null });
+    }
     const verdict = await api.post('/v1/sign-ins/verify', f.a.gateway, {
       username,
       password: created.body.password,

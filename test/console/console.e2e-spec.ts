@@ -163,6 +163,11 @@ describe('a user', () => {
     const { page, screenshot } = await signIn('user', { username: alice.username, phone: true });
     await page.getByRole('heading', { name: 'My app passwords', level: 1 }).waitFor();
     await page.getByText('You have no app passwords.').waitFor();
+    // What applies is shown before anything is tried (R3, B7, R1).
+    const applies = page.getByTestId('what-applies');
+    await applies.getByText('0 of at most 40').waitFor();
+    await expect(applies.textContent()).resolves.toContain('New app passwords do not expire');
+    await expect(applies.textContent()).resolves.toContain('Enforced, registered');
 
     await page.getByLabel('Name (which device uses it)').fill('Laptop mail');
     await page.getByRole('checkbox', { name: 'IMAP' }).check();
@@ -220,44 +225,116 @@ describe('an admin forbids creating app passwords', () => {
     await adminPage.screenshot('admin-policy-forbids');
     expect((await api.get('/v1/tenant', admin)).body.policy.appPasswordsAllowed).toBe(false);
 
-    const userPage = await signIn('user', {
-      username: carol.username,
-      refusals: [{ status: 422, path: /^\/v1\/me\/app-passwords(\/[0-9a-f-]+)?$/ }], // R10, R12
-    });
+    // The user is told before trying: nothing is sent that the API would refuse.
+    const userPage = await signIn('user', { username: carol.username });
     const user = userPage.page;
-    await user.getByLabel('Name (which device uses it)').fill('New tablet');
-    await user.getByRole('button', { name: 'Create app password' }).click();
     const why = user.locator('[data-rule="R10"]');
     await why.getByRole('heading', { name: 'Your organisation does not allow new app passwords' }).waitFor();
     await expect(why.textContent()).resolves.toContain(
       'A tenant admin must allow users to create app passwords',
     );
-    await user
-      .getByRole('alert')
-      .getByText('This tenant does not allow users to create app passwords.')
-      .waitFor();
+    await expect(user.getByTestId('what-applies').textContent()).resolves.toContain(
+      'Turned off by your organisation',
+    );
+    // The create form is disabled, and says why where it is.
+    await expect(user.getByLabel('Name (which device uses it)').isDisabled()).resolves.toBe(true);
+    await expect(user.getByRole('button', { name: 'Create app password' }).isDisabled()).resolves.toBe(true);
+    await expect(user.getByTestId('create-disabled-because').textContent()).resolves.toBe(
+      'You cannot create an app password now: This tenant does not allow users to create app passwords. (R10)',
+    );
+    const createButton = user.getByRole('button', { name: 'Create app password' });
+    await expect(
+      createButton.evaluate((b) => b.closest('fieldset')?.getAttribute('aria-describedby')),
+    ).resolves.toBe(await user.getByTestId('create-disabled-because').getAttribute('id'));
+    // R12 is explained up front too, and the delete button is off.
+    await user.locator('[data-rule="R12"]').getByText('Only an admin can delete app passwords now').waitFor();
+    await expect(user.getByRole('button', { name: 'Delete Old phone' }).isDisabled()).resolves.toBe(true);
     await userPage.screenshot('user-sees-why-r10');
 
-    await user.getByRole('button', { name: 'Delete Old phone' }).click();
-    await user.getByRole('button', { name: 'Delete “Old phone” now' }).click();
-    await user.locator('[data-rule="R12"]').getByText('Only an admin can delete app passwords now').waitFor();
-    await userPage.screenshot('user-sees-why-r12');
+    // What the page said is what the API does.
+    expectProblem(
+      await api.post('/v1/me/app-passwords', carol.token, { name: 'New tablet' }),
+      422,
+      'R10.app-passwords-not-allowed',
+    );
+    expectProblem(
+      await api.delete(`/v1/me/app-passwords/${kept.body.appPasswordId}`, carol.token),
+      422,
+      'R12.users-cannot-manage',
+    );
+    expect((await api.get('/v1/me/app-password-policy', carol.token)).body).toMatchObject({
+      appPasswordsAllowed: false,
+      canCreate: false,
+      canDelete: false,
+      reasons: [{ rule: 'R10' }],
+    });
 
     // Nothing was created or deleted, and the existing app password still works (R12).
     const list = (await api.get('/v1/me/app-passwords', carol.token)).body as { name: string }[];
     expect(list.map((p) => p.name)).toEqual(['Old phone']);
     expect((await verify(carol.username, kept.body.password)).body).toMatchObject({ allowed: true });
 
-    // Admins still can (R12, R16): delete all of carol's from the admin page.
-    await page.getByLabel('Username').fill(carol.username);
-    await page.getByRole('button', { name: 'Find user' }).click();
+    // Admins still can (R12, R16): open carol from the list of users and delete all of hers.
+    const users = page.getByRole('region', { name: 'Users and their app passwords' });
+    await users.getByLabel('Username starts with').fill('carol');
+    await users.getByRole('button', { name: 'Filter' }).click();
+    await users.getByRole('button', { name: carol.username }).click();
     await page.getByRole('row', { name: /Old phone/ }).waitFor();
     await page.getByRole('button', { name: 'Delete all app passwords' }).click();
     await page.getByRole('button', { name: /Yes, delete all of/ }).click();
     await page.getByText('Deleted every app password.').waitFor();
     expect((await api.get('/v1/me/app-passwords', carol.token)).body).toEqual([]);
+    // The list's count follows.
+    await users.getByRole('row', { name: new RegExp(`${carol.username}.*\\b0$`) }).waitFor();
 
     expect((await api.patch('/v1/tenant/policy', admin, { appPasswordsAllowed: true })).status).toBe(200);
+  });
+});
+
+describe('an admin finds users', () => {
+  it('pages through the list with the keyboard, narrowed by the start of the username, and opens one', async () => {
+    const prefix = `pager-${randomUUID().slice(0, 6)}-`;
+    const names = Array.from({ length: 22 }, (_, i) => `${prefix}${String(i).padStart(2, '0')}@${domain}`);
+    for (const username of names) {
+      expect((await api.post('/v1/users', admin, { username, mfa: 'enforced' })).status).toBe(201);
+    }
+    const { page, screenshot } = await signIn('tenant-admin', {
+      refusals: [{ status: 404, path: /^\/v1\/directory$/ }],
+    });
+    const users = page.getByRole('region', { name: 'Users and their app passwords' });
+    const table = users.getByRole('table', { name: "The tenant's users" });
+    await table.waitFor();
+
+    const filter = users.getByLabel('Username starts with');
+    await filter.focus();
+    await page.keyboard.type(prefix.toUpperCase()); // compared as usernames are: case does not matter
+    await page.keyboard.press('Enter');
+    const shown = () => table.getByRole('rowheader').allTextContents();
+    await users.getByRole('button', { name: names[0] }).waitFor();
+    await expect(shown()).resolves.toEqual(names.slice(0, 20));
+    await expect(users.getByRole('button', { name: 'Previous page' }).isDisabled()).resolves.toBe(true);
+
+    await users.getByRole('button', { name: 'Next page' }).focus();
+    await page.keyboard.press('Enter');
+    await users.getByRole('button', { name: names[21] }).waitFor();
+    await expect(shown()).resolves.toEqual(names.slice(20));
+    await expect(users.getByRole('button', { name: 'Next page' }).isDisabled()).resolves.toBe(true);
+    await users.getByText('Page 2').waitFor();
+    await screenshot('admin-users-page-2');
+
+    // Enter on a name opens that user; focus moves to what opened.
+    await users.getByRole('button', { name: names[21] }).focus();
+    await page.keyboard.press('Enter');
+    const heading = users.getByRole('heading', { name: `App passwords of ${names[21]}` });
+    await heading.waitFor();
+    await expect(page.evaluate('document.activeElement.textContent')).resolves.toBe(
+      `App passwords of ${names[21]}`,
+    );
+    await users.getByText('No app passwords.').waitFor();
+
+    await users.getByRole('button', { name: 'Previous page' }).click();
+    await users.getByRole('button', { name: names[0] }).waitFor();
+    await expect(shown()).resolves.toEqual(names.slice(0, 20));
   });
 });
 

@@ -121,6 +121,35 @@ export interface UserView {
   requiresModernAuth: boolean;
 }
 
+/** A row of `GET /v1/users/page`. */
+export interface UserRow {
+  userId: string;
+  username: string;
+  source: string;
+  status: string;
+  mfa: string;
+  mfaRegistered: boolean;
+  appPasswordCount: number;
+}
+
+export interface UserPage {
+  items: UserRow[];
+  next: string | null;
+}
+
+/** `GET /v1/me/app-password-policy`: what applies to the signed-in user, before they try. */
+export interface MyAppPasswordPolicy {
+  appPasswordsAllowed: boolean;
+  maxAppPasswordsPerUser: number;
+  liveAppPasswords: number;
+  maxLifetimeDays: number | null;
+  mfa: string;
+  mfaRegistered: boolean;
+  canCreate: boolean;
+  canDelete: boolean;
+  reasons: { rule: string; code: string; title: string }[];
+}
+
 export interface DirectoryStatus {
   url?: string;
   bindDn?: string;

@@ -4,6 +4,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '@latchkey/config';
 import { DeciderStreams, PostgresEventStore } from '@latchkey/event-store';
 import { DataSource } from 'typeorm';
+import { GetMyAppPasswordPolicyHandler } from './app-passwords/app-password-policy';
 import { CreateAppPasswordHandler } from './app-passwords/create-app-password';
 import { MyAppPasswordsController } from './app-passwords/my-app-passwords.controller';
 import { ListAppPasswordsHandler } from './app-passwords/list-app-passwords';
@@ -23,6 +24,7 @@ import { VerifySignInHandler } from './sign-in/verify-sign-in.handler';
 import { RunTenantCommandHandler } from './tenants/tenant-commands';
 import { TenantController } from './tenants/tenant.controller';
 import { GetUserHandler } from './users/get-user';
+import { ListUsersHandler } from './users/list-users';
 import { RunUserCommandHandler } from './users/user-commands';
 import { UsersController } from './users/users.controller';
 
@@ -64,6 +66,8 @@ import { UsersController } from './users/users.controller';
     CreateAppPasswordHandler,
     ListAppPasswordsHandler,
     GetUserHandler,
+    ListUsersHandler,
+    GetMyAppPasswordPolicyHandler,
     VerifySignInHandler,
     GetSignInActivityHandler,
     ReportLeakHandler,

@@ -1,6 +1,11 @@
 export { AppPasswordsHttpModule, AppPasswordsModule } from './app-passwords.module';
 export { CreateAppPasswordCommand, type CreatedAppPassword } from './app-passwords/create-app-password';
 export { ListAppPasswords, type AppPasswordSummary } from './app-passwords/list-app-passwords';
+export {
+  GetMyAppPasswordPolicy,
+  type CreationRefusal,
+  type MyAppPasswordPolicy,
+} from './app-passwords/app-password-policy';
 export { Clock } from './infrastructure/clock';
 export { recordLastUse, signInStreamIds } from './infrastructure/sign-in-recorder';
 export type { CommandContext } from './infrastructure/event-sourced-streams';
@@ -9,6 +14,7 @@ export { signInActivityProjection, upsertSignInActivity } from './sign-in/sign-i
 export { VerifySignIn, type SignInVerdict } from './sign-in/verify-sign-in.command';
 export { RunTenantCommand, type TenantResult } from './tenants/tenant-commands';
 export { GetUser, type UserView } from './users/get-user';
+export { ListUsers, type UserPage, type UserRow } from './users/list-users';
 export { RunUserCommand, type UserCommandRequest, type UserResult } from './users/user-commands';
 export { ConflictError, DomainError, NotFoundError, toPublishableEvent, ValidationError } from './domain';
 /** B4: the pure folds and the sign-in rule, so the audit can answer "could it sign in then?" from history. */

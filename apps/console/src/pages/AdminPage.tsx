@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useState, type FormEvent, type ReactNode } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import {
   ApiProblem,
   type Api,
@@ -6,7 +6,8 @@ import {
   type DirectoryStatus,
   type Tenant,
   type TenantPolicy,
-  type UserView,
+  type UserPage,
+  type UserRow,
 } from '../api';
 import { formatDuration, formatInstant } from '../format';
 import { PageTitle, ProblemMessage, Rule, Section } from '../ui';
@@ -233,14 +234,126 @@ function PolicySection({ api }: { api: Api }) {
   );
 }
 
+/**
+ * The tenant's users, a page at a time in username order (GET /v1/users/page), narrowed by the start
+ * of the username. Each name is a button: Tab reaches it, Enter opens the user's app passwords.
+ */
+function UserList(props: {
+  api: Api;
+  selected: string | undefined;
+  refreshed: number;
+  onOpen: (user: UserRow) => void;
+}) {
+  const { api, onOpen, selected, refreshed } = props;
+  const [prefix, setPrefix] = useState('');
+  const [applied, setApplied] = useState('');
+  // Cursors of the pages before this one, so "Previous" goes back without the API walking backwards.
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const [page, setPage] = useState<UserPage | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const filterId = useId();
+  const cursor = cursors[cursors.length - 1];
+
+  useEffect(() => {
+    const query = new URLSearchParams({ limit: String(USERS_PER_PAGE) });
+    if (applied) query.set('prefix', applied);
+    if (cursor) query.set('cursor', cursor);
+    api<UserPage>('GET', `/v1/users/page?${query}`)
+      .then((answer) => {
+        setError(null);
+        setPage(answer);
+      })
+      .catch(setError);
+  }, [api, applied, cursor, refreshed]);
+
+  const filter = (event: FormEvent) => {
+    event.preventDefault();
+    setApplied(prefix.trim());
+    setCursors([undefined]);
+  };
+
+  return (
+    <div>
+      <form onSubmit={filter} className="inline" role="search">
+        <label htmlFor={filterId}>Username starts with</label>
+        <input id={filterId} type="search" value={prefix} onChange={(e) => setPrefix(e.target.value)} />
+        <button type="submit">Filter</button>
+      </form>
+      <ProblemMessage error={error} />
+      {page?.items.length === 0 ? (
+        <p>{applied ? `No user's name starts with “${applied}”.` : 'This tenant has no users yet.'}</p>
+      ) : null}
+      {page && page.items.length > 0 ? (
+        <div className="table-wrap">
+          <table aria-label="The tenant's users">
+            <thead>
+              <tr>
+                <th scope="col">Username</th>
+                <th scope="col">Source</th>
+                <th scope="col">Status</th>
+                <th scope="col">MFA</th>
+                <th scope="col">App passwords</th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.items.map((u) => (
+                <tr key={u.userId}>
+                  <th scope="row">
+                    <button
+                      type="button"
+                      className="link"
+                      aria-pressed={selected === u.userId}
+                      onClick={() => onOpen(u)}
+                    >
+                      {u.username}
+                    </button>
+                  </th>
+                  <td>{u.source}</td>
+                  <td>{u.status}</td>
+                  <td>
+                    {u.mfa}
+                    {u.mfaRegistered ? ' (registered)' : ''}
+                  </td>
+                  <td>{u.appPasswordCount}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      <nav className="actions" aria-label="Pages of users">
+        <button
+          type="button"
+          className="secondary"
+          disabled={cursors.length === 1}
+          onClick={() => setCursors((c) => c.slice(0, -1))}
+        >
+          Previous page
+        </button>
+        <span>Page {cursors.length}</span>
+        <button
+          type="button"
+          className="secondary"
+          disabled={!page?.next}
+          onClick={() => page?.next && setCursors((c) => [...c, page.next!])}
+        >
+          Next page
+        </button>
+      </nav>
+    </div>
+  );
+}
+
+const USERS_PER_PAGE = 20;
+
 function UsersSection({ api }: { api: Api }) {
-  const [query, setQuery] = useState('');
-  const [user, setUser] = useState<UserView | null | undefined>(undefined);
+  const [user, setUser] = useState<UserRow | null>(null);
   const [passwords, setPasswords] = useState<AppPasswordSummary[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [confirmAll, setConfirmAll] = useState(false);
   const [notice, setNotice] = useState('');
-  const searchId = useId();
+  const [refreshed, setRefreshed] = useState(0);
+  const headingRef = useRef<HTMLHeadingElement>(null);
 
   const loadPasswords = useCallback(
     (userId: string) =>
@@ -250,18 +363,14 @@ function UsersSection({ api }: { api: Api }) {
     [api],
   );
 
-  const find = async (event: FormEvent) => {
-    event.preventDefault();
+  const open = async (row: UserRow) => {
     setError(null);
     setNotice('');
+    setConfirmAll(false);
     setPasswords(null);
-    try {
-      const [found] = await api<UserView[]>('GET', `/v1/users?username=${encodeURIComponent(query.trim())}`);
-      setUser(found ?? null);
-      if (found) await loadPasswords(found.userId);
-    } catch (e) {
-      setError(e);
-    }
+    setUser(row);
+    await loadPasswords(row.userId);
+    headingRef.current?.focus(); // the keyboard lands on what was opened
   };
 
   const act = async (run: () => Promise<unknown>, done: string) => {
@@ -269,6 +378,7 @@ function UsersSection({ api }: { api: Api }) {
     try {
       await run();
       setNotice(done);
+      setRefreshed((n) => n + 1); // the list's counts
       if (user) await loadPasswords(user.userId);
     } catch (e) {
       setError(e);
@@ -277,27 +387,17 @@ function UsersSection({ api }: { api: Api }) {
 
   return (
     <Section title="Users and their app passwords" id="users">
-      <form onSubmit={find} className="inline">
-        <label htmlFor={searchId}>Username</label>
-        <input
-          id={searchId}
-          type="search"
-          required
-          value={query}
-          onChange={(e) => setQuery(e.target.value)}
-        />
-        <button type="submit">Find user</button>
-      </form>
+      <UserList api={api} selected={user?.userId} refreshed={refreshed} onOpen={open} />
       <ProblemMessage error={error} />
       <p role="status">{notice}</p>
-      {user === null ? <p>No user of that name in this tenant.</p> : null}
       {user ? (
-        <div>
-          <h3>{user.username}</h3>
+        <div role="region" aria-labelledby="opened-user">
+          <h3 id="opened-user" tabIndex={-1} ref={headingRef}>
+            App passwords of {user.username}
+          </h3>
           <p className="hint">
             {user.source} user · {user.status} · MFA {user.mfa}
             {user.mfaRegistered ? ' (registered)' : ''}
-            {user.requiresModernAuth ? ' · modern authentication required (R14)' : ''}
           </p>
           {passwords?.length === 0 ? <p>No app passwords.</p> : null}
           {passwords && passwords.length > 0 ? (

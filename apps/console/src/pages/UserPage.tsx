@@ -1,5 +1,11 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
-import { ApiProblem, type Api, type AppPasswordSummary, type CreatedAppPassword } from '../api';
+import {
+  ApiProblem,
+  type Api,
+  type AppPasswordSummary,
+  type CreatedAppPassword,
+  type MyAppPasswordPolicy,
+} from '../api';
 import { formatInstant, groupSecret } from '../format';
 import { PageTitle, ProblemMessage, Rule, Section } from '../ui';
 
@@ -32,6 +38,78 @@ function PolicyExplanation({ rule }: { rule: string }) {
       </div>
     );
   return null;
+}
+
+/** What each standing refusal means for the person, beyond the API's one-line title. */
+const WHAT_TO_DO: Record<string, string> = {
+  R1: 'App passwords are only for accounts with multifactor authentication turned on and registered: set up your second factor first.',
+  R3: 'Delete an app password you no longer use to make room for a new one.',
+  R14: 'Your account must use modern authentication, where app passwords do not work. Use an app that signs in with your account instead.',
+  R15: 'Ask your administrator to enable your account again.',
+  B2: 'Your organisation has suspended sign-ins with app passwords for this account. Ask your administrator.',
+};
+
+/**
+ * The tenant's rules as they apply to the user, shown before they try anything: whether creating is
+ * allowed (R10), how many they may hold (R3), how long new ones last (B7), and their MFA (R1).
+ */
+function WhatApplies({ policy }: { policy: MyAppPasswordPolicy }) {
+  const others = policy.reasons.filter((r) => r.rule !== 'R10');
+  return (
+    <Section title="What your organisation allows" id="allowed">
+      {!policy.appPasswordsAllowed ? (
+        <>
+          <PolicyExplanation rule="R10" />
+          <PolicyExplanation rule="R12" />
+        </>
+      ) : null}
+      {others.length > 0 ? (
+        <div className="notice" data-testid="creation-blocked">
+          <h3>You cannot create an app password now</h3>
+          <ul>
+            {others.map((reason) => (
+              <li key={reason.code} data-rule={reason.rule}>
+                <span className="rule-badge">{reason.rule}</span> <strong>{reason.title}</strong>{' '}
+                {WHAT_TO_DO[reason.rule] ?? ''}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+      <dl className="facts" data-testid="what-applies">
+        <dt>
+          Creating app passwords <span className="rule-badge">R10</span>
+        </dt>
+        <dd>
+          {policy.appPasswordsAllowed ? 'Allowed by your organisation' : 'Turned off by your organisation'}
+        </dd>
+        <dt>
+          Your app passwords <span className="rule-badge">R3</span>
+        </dt>
+        <dd>
+          {policy.liveAppPasswords} of at most {policy.maxAppPasswordsPerUser}
+        </dd>
+        <dt>
+          Lifetime <span className="rule-badge">B7</span>
+        </dt>
+        <dd>
+          {policy.maxLifetimeDays === null
+            ? 'New app passwords do not expire'
+            : `New app passwords expire ${policy.maxLifetimeDays} days after they are created`}
+        </dd>
+        <dt>
+          Multifactor authentication <span className="rule-badge">R1</span>
+        </dt>
+        <dd>
+          {policy.mfa === 'disabled'
+            ? 'Off'
+            : `${policy.mfa === 'enforced' ? 'Enforced' : 'Enabled'}, ${
+                policy.mfaRegistered ? 'registered' : 'not registered yet'
+              }`}
+        </dd>
+      </dl>
+    </Section>
+  );
 }
 
 function SecretOnce({ created, onDone }: { created: CreatedAppPassword; onDone: () => void }) {
@@ -79,6 +157,7 @@ function SecretOnce({ created, onDone }: { created: CreatedAppPassword; onDone: 
 
 export function UserPage({ api }: { api: Api }) {
   const [list, setList] = useState<AppPasswordSummary[] | null>(null);
+  const [policy, setPolicy] = useState<MyAppPasswordPolicy | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [refusedBy, setRefusedBy] = useState<string | null>(null);
   const [created, setCreated] = useState<CreatedAppPassword | null>(null);
@@ -86,9 +165,12 @@ export function UserPage({ api }: { api: Api }) {
   const [protocols, setProtocols] = useState<string[]>([]);
   const [confirming, setConfirming] = useState<string | null>(null);
   const nameId = useId();
+  const blockedId = useId();
 
+  // The policy is read again with the list: creating or deleting changes what R3 allows next.
   const load = useCallback(() => {
     api<AppPasswordSummary[]>('GET', '/v1/me/app-passwords').then(setList).catch(setError);
+    api<MyAppPasswordPolicy>('GET', '/v1/me/app-password-policy').then(setPolicy).catch(setError);
   }, [api]);
   useEffect(load, [load]);
 
@@ -131,7 +213,8 @@ export function UserPage({ api }: { api: Api }) {
         sign in to your account, which needs multifactor authentication. Create one per device.
       </p>
       <ProblemMessage error={error} />
-      {refusedBy ? <PolicyExplanation rule={refusedBy} /> : null}
+      {refusedBy && policy?.appPasswordsAllowed !== false ? <PolicyExplanation rule={refusedBy} /> : null}
+      {policy ? <WhatApplies policy={policy} /> : null}
       {created ? <SecretOnce created={created} onDone={() => setCreated(null)} /> : null}
 
       <Section title="Your app passwords" id="my-list">
@@ -183,6 +266,12 @@ export function UserPage({ api }: { api: Api }) {
                           type="button"
                           className="secondary"
                           aria-label={`Delete ${p.name}`}
+                          disabled={policy?.canDelete === false}
+                          title={
+                            policy?.canDelete === false
+                              ? 'Only an admin can delete app passwords now (R12)'
+                              : undefined
+                          }
                           onClick={() => setConfirming(p.appPasswordId)}
                         >
                           Delete
@@ -198,36 +287,48 @@ export function UserPage({ api }: { api: Api }) {
       </Section>
 
       <Section title="Create an app password" id="create">
+        {policy && !policy.canCreate ? (
+          <p id={blockedId} className="why-not" data-testid="create-disabled-because">
+            You cannot create an app password now:{' '}
+            {policy.reasons.map((r) => `${r.title} (${r.rule})`).join(' ')}
+          </p>
+        ) : null}
         <form onSubmit={create}>
-          <label htmlFor={nameId}>Name (which device uses it)</label>
-          <input
-            id={nameId}
-            required
-            maxLength={256}
-            value={name}
-            placeholder="e.g. Outlook 2010 on the office laptop"
-            onChange={(e) => setName(e.target.value)}
-          />
-          <fieldset>
-            <legend>Limit to these protocols (none ticked: all legacy protocols)</legend>
-            <div className="checks">
-              {PROTOCOLS.map((protocol) => (
-                <label key={protocol} className="check">
-                  <input
-                    type="checkbox"
-                    checked={protocols.includes(protocol)}
-                    onChange={(e) =>
-                      setProtocols((current) =>
-                        e.target.checked ? [...current, protocol] : current.filter((x) => x !== protocol),
-                      )
-                    }
-                  />
-                  {protocol}
-                </label>
-              ))}
-            </div>
+          <fieldset
+            className="plain"
+            disabled={policy?.canCreate === false}
+            aria-describedby={policy?.canCreate === false ? blockedId : undefined}
+          >
+            <label htmlFor={nameId}>Name (which device uses it)</label>
+            <input
+              id={nameId}
+              required
+              maxLength={256}
+              value={name}
+              placeholder="e.g. Outlook 2010 on the office laptop"
+              onChange={(e) => setName(e.target.value)}
+            />
+            <fieldset>
+              <legend>Limit to these protocols (none ticked: all legacy protocols)</legend>
+              <div className="checks">
+                {PROTOCOLS.map((protocol) => (
+                  <label key={protocol} className="check">
+                    <input
+                      type="checkbox"
+                      checked={protocols.includes(protocol)}
+                      onChange={(e) =>
+                        setProtocols((current) =>
+                          e.target.checked ? [...current, protocol] : current.filter((x) => x !== protocol),
+                        )
+                      }
+                    />
+                    {protocol}
+                  </label>
+                ))}
+              </div>
+            </fieldset>
+            <button type="submit">Create app password</button>
           </fieldset>
-          <button type="submit">Create app password</button>
         </form>
         <Rule id="R2">Latchkey generates the password and shows it exactly once.</Rule>
         <Rule id="R10">Your organisation decides whether users may create app passwords.</Rule>

@@ -8,6 +8,7 @@ import { isUuid, NotFoundError } from '../domain';
 import { contextOf } from '../http/context';
 import { createAppPasswordSchema } from '../http/schemas';
 import { RunUserCommand, type UserResult } from '../users/user-commands';
+import { GetMyAppPasswordPolicy, type MyAppPasswordPolicy } from './app-password-policy';
 import { CreateAppPasswordCommand, type CreatedAppPassword } from './create-app-password';
 import { ListAppPasswords, type AppPasswordSummary } from './list-app-passwords';
 
@@ -41,6 +42,19 @@ export class MyAppPasswordsController {
       promptToCreateAppPassword:
         completed?.type === 'MfaRegistrationCompleted' && completed.data.appPasswordPromptOffered,
     };
+  }
+
+  /**
+   * R1, R3, R10, R12, R14, B7: what the tenant and the account allow now, so that a page can explain
+   * a refusal before the user runs into it.
+   */
+  @Get('app-password-policy')
+  async policy(@CurrentPrincipal() principal: Principal): Promise<MyAppPasswordPolicy> {
+    const policy: MyAppPasswordPolicy | undefined = await this.queries.execute(
+      new GetMyAppPasswordPolicy(principal.tenantId, userIdOf(principal)),
+    );
+    if (!policy) throw new NotFoundError('user.not-found', 'There is no such user.');
+    return policy;
   }
 
   @Get('app-passwords')

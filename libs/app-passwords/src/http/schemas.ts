@@ -93,3 +93,15 @@ export const leakReportSchema = z.strictObject({
     .max(12 * 1024),
   source: storableString(2048).optional(),
 });
+
+/** `GET /v1/users/page`: a page of the tenant's users, in username order (limit 1..200, default 50). */
+export const userPageQuerySchema = z.strictObject({
+  prefix: storableString(320).pipe(z.string().min(1)).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'must be a whole number from 1 to 200')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(200))
+    .optional(),
+  cursor: z.string().min(1).max(1024).optional(),
+});

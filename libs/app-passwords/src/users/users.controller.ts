@@ -20,8 +20,9 @@ import { z } from 'zod';
 import { ListAppPasswords, type AppPasswordSummary } from '../app-passwords/list-app-passwords';
 import { normaliseUsername } from '../domain';
 import { contextOf } from '../http/context';
-import { mfaStateSchema, modernAuthSchema, provisionUserSchema } from '../http/schemas';
+import { mfaStateSchema, modernAuthSchema, provisionUserSchema, userPageQuerySchema } from '../http/schemas';
 import { GetUser, type UserView } from './get-user';
+import { ListUsers, USER_PAGE_DEFAULT_LIMIT, type UserPage } from './list-users';
 import { RunUserCommand, type UserCommandRequest } from './user-commands';
 
 const uuid = new ParseUUIDPipe();
@@ -62,6 +63,23 @@ export class UsersController {
       new GetUser(principal.tenantId, '', username),
     );
     return user ? [user] : [];
+  }
+
+  /**
+   * The tenant's users, a page at a time, in username order; `prefix` narrows to usernames that start
+   * with it. A route of its own: `GET /v1/users?username=` keeps answering the array its clients read.
+   * Declared before `:userId`, which would otherwise take `page` for an id.
+   */
+  @Get('page')
+  page(
+    @CurrentPrincipal() principal: Principal,
+    @Query(new ZodQuery(userPageQuerySchema)) query: z.infer<typeof userPageQuerySchema>,
+  ): Promise<UserPage> {
+    // Usernames are stored NFKC and lower-case (normaliseUsername); a prefix is compared the same way.
+    const prefix = query.prefix?.normalize('NFKC').trim().toLowerCase() || undefined;
+    return this.queries.execute(
+      new ListUsers(principal.tenantId, query.limit ?? USER_PAGE_DEFAULT_LIMIT, prefix, query.cursor),
+    );
   }
 
   @Get(':userId')
