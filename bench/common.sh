@@ -7,6 +7,9 @@ export POSTGRES_DB="${POSTGRES_DB_BENCH:-latchkey_bench}"
 export KAFKA_EVENTS_TOPIC="${BENCH_KAFKA_TOPIC:-latchkey.bench.events}"
 export KAFKA_CLIENT_ID="${BENCH_KAFKA_CLIENT_ID:-latchkey-bench}"
 export REDIS_PREFIX="${BENCH_REDIS_PREFIX:-latchkey-bench}"
+# As `npm start` runs it: a sync worker beside the API relays the outbox and feeds the Kafka read
+# models (BENCH_EVENT_RELAY_IN=api: the API does, alone).
+export EVENT_RELAY_IN="${BENCH_EVENT_RELAY_IN:-sync-worker}"
 source scripts/node-env.sh
 source stack/lib.sh # the configuration: the environment, then .env, then .env.example
 
@@ -26,10 +29,13 @@ bench_prepare() {
     local s
     # Whether PostgreSQL runs is asked of its `postgres` database: the bench's own may not exist
     # yet, and "cannot log in to it" once made a run stop, at exit, a server someone else was using.
-    for s in postgres redis kafka; do
+    # The sync worker's health includes the directory it reads: it needs the Samba DC up.
+    local services=(postgres redis kafka)
+    [ "$EVENT_RELAY_IN" = sync-worker ] && services+=(samba)
+    for s in "${services[@]}"; do
       POSTGRES_DB=postgres bash stack/stack.sh status "$s" >/dev/null 2>&1 || BENCH_STARTED+=("$s")
     done
-    bash stack/stack.sh up postgres redis kafka >&2
+    bash stack/stack.sh up "${services[@]}" >&2
     if [ ${#BENCH_STARTED[@]} -gt 0 ]; then
       trap 'echo "[bench] stopping what this run started: ${BENCH_STARTED[*]}" >&2; bash stack/stack.sh down "${BENCH_STARTED[@]}" >&2' EXIT
     fi

@@ -12,6 +12,9 @@ if [ ! -f .env ]; then
   echo "[setup] created .env from .env.example (development values; edit it to change ports or credentials)" >&2
 fi
 source stack/lib.sh # load_env: the environment, then .env, then .env.example
+# Both processes run here: the worker relays the outbox and feeds the Kafka read models, so the API's
+# event loop serves requests only (verification latency; README, "Verification from memory").
+export EVENT_RELAY_IN="${EVENT_RELAY_IN:-sync-worker}"
 
 bash stack/stack.sh up
 npm run --silent build

@@ -161,9 +161,28 @@ function tail(file: string, lines = 30): string {
   }
 }
 
-/** The real API from `npm run build`, configured by the environment (bench database and topic). */
-export function startApi(port: number, name: string): Promise<Server> {
-  return startServer({
+/**
+ * The real API from `npm run build`, configured by the environment (bench database and topic). With
+ * EVENT_RELAY_IN=sync-worker (the benches' default, as `npm start` runs it) a sync worker runs beside
+ * it and relays the outbox and feeds the Kafka read models; its CPU counts as `other`.
+ */
+export async function startApi(port: number, name: string): Promise<Server> {
+  const worker =
+    process.env.EVENT_RELAY_IN === 'sync-worker'
+      ? await startServer({
+          name: `${name}-worker`,
+          port: Number(process.env.BENCH_WORKER_PORT ?? 3404),
+          args: ['dist/apps/sync-worker/src/main.js'],
+          env: {
+            WORKER_HEALTH_PORT: process.env.BENCH_WORKER_PORT ?? '3404',
+            NODE_ENV: 'production',
+            // No directory pass during a bench: the worker is here for the relay and the read models.
+            SYNC_POLL_INTERVAL_MS: '3600000',
+          },
+          readyPath: '/health',
+        })
+      : undefined;
+  const api = await startServer({
     name,
     port,
     // BENCH_API_NODE_ARGS: extra node flags for the API, e.g. a CPU profile of the measured process:
@@ -176,5 +195,9 @@ export function startApi(port: number, name: string): Promise<Server> {
     // Production mode, as deployed; it still trusts the development public key (JWT_PUBLIC_KEY_FILE).
     env: { API_PORT: String(port), NODE_ENV: 'production' },
     readyPath: '/health',
+  }).catch(async (error: unknown) => {
+    await worker?.stop();
+    throw error;
   });
+  return worker ? { ...api, stop: () => api.stop().finally(() => worker.stop()) } : api;
 }

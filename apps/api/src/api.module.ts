@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { AccessModule } from '@latchkey/access';
-import { AppPasswordsHttpModule } from '@latchkey/app-passwords';
+import { AppPasswordsHttpModule, EventPublicationModule } from '@latchkey/app-passwords';
 import { AuditHttpModule } from '@latchkey/audit';
 import { LatchkeyConfigModule } from '@latchkey/config';
 import { ConsoleModule } from '@latchkey/console';
@@ -10,8 +10,6 @@ import { JobsModule } from '@latchkey/jobs';
 import { MessagingModule } from '@latchkey/messaging';
 import { OffboardingHttpModule } from '@latchkey/offboarding';
 import { PersistenceModule } from '@latchkey/persistence';
-import { EventRelay } from './event-relay';
-import { ReadModelConsumers } from './read-model-consumers';
 import { HealthController } from './health/health.controller';
 import { MeController } from './me/me.controller';
 import { HttpMetrics } from './metrics/http-metrics';
@@ -30,8 +28,9 @@ import { MetricsController } from './metrics/metrics.controller';
     OffboardingHttpModule,
     AuditHttpModule,
     ConsoleModule, // the web console at /console/
+    EventPublicationModule.in('api'), // the outbox relay and Kafka read models, if EVENT_RELAY_IN=api
   ],
   controllers: [HealthController, MetricsController, MeController],
-  providers: [HttpMetrics, EventRelay, ReadModelConsumers],
+  providers: [HttpMetrics],
 })
 export class ApiModule {}

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { EventPublicationModule } from '@latchkey/app-passwords';
 import { ChainWorkerModule } from '@latchkey/audit';
 import { LatchkeyConfigModule } from '@latchkey/config';
 import { DirectoryModule } from '@latchkey/directory';
@@ -21,6 +22,7 @@ import { HealthController } from './health.controller';
     DirectorySyncWorkerModule,
     OffboardingWorkerModule,
     ChainWorkerModule,
+    EventPublicationModule.in('sync-worker'), // the outbox relay and Kafka read models, if EVENT_RELAY_IN=sync-worker
   ],
   controllers: [HealthController],
 })

@@ -58,3 +58,4 @@ export { TENANT_EVENT_TYPES, USER_EVENT_TYPES } from './domain';
 export { allInvalidation } from './infrastructure/verification/invalidations';
 export { VerificationCoherence } from './infrastructure/verification/verification-coherence';
 export { VerificationReplica } from './infrastructure/verification/verification-replica';
+export { EventPublicationModule } from './publication/event-publication';

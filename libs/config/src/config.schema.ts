@@ -48,6 +48,10 @@ const environment = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,200}$/, 'expected a Kafka topic name')
     .default('latchkey.events'),
+  // Which process publishes the outbox to Kafka and feeds the Kafka read models: `api` (every API
+  // instance competes for it; a lone API does everything) or `sync-worker` (the API's event loop is
+  // left to requests: a verification-heavy deployment's choice). Every process must be given the same.
+  EVENT_RELAY_IN: z.enum(['api', 'sync-worker']).default('api'),
 
   // ≥ 32 random bytes, base64; generate with: openssl rand -base64 32
   APP_PASSWORD_PEPPER: z
@@ -157,7 +161,12 @@ export const configSchema = environment
       database: env.POSTGRES_DB,
     },
     redis: { host: env.REDIS_HOST, port: env.REDIS_PORT, prefix: env.REDIS_PREFIX },
-    kafka: { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, eventsTopic: env.KAFKA_EVENTS_TOPIC },
+    kafka: {
+      brokers: env.KAFKA_BROKERS,
+      clientId: env.KAFKA_CLIENT_ID,
+      eventsTopic: env.KAFKA_EVENTS_TOPIC,
+      relayIn: env.EVENT_RELAY_IN,
+    },
     appPasswords: { pepper: { key: env.APP_PASSWORD_PEPPER, keyId: env.APP_PASSWORD_PEPPER_ID } },
     secrets: { key: env.DIRECTORY_SECRET_KEY, keyId: env.DIRECTORY_SECRET_KEY_ID },
     sync: { pollIntervalMs: env.SYNC_POLL_INTERVAL_MS },

@@ -1,15 +1,17 @@
 import {
+  Inject,
   Injectable,
   Logger,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { toPublishableEvent } from '@latchkey/app-passwords';
 import { AppConfig } from '@latchkey/config';
 import type { EventEnvelope } from '@latchkey/event-store';
 import { OutboxRelay } from '@latchkey/messaging';
 import { Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
+import { toPublishableEvent } from '../domain';
+import { EVENT_RELAY_PROCESS, type EventRelayProcess } from './event-relay-process';
 
 /** What of an event may leave PostgreSQL: app-password events lose their verifier (PRODUCT §5). */
 function publicView(event: EventEnvelope): unknown {
@@ -20,8 +22,9 @@ function publicView(event: EventEnvelope): unknown {
 }
 
 /**
- * Runs the outbox relay in every API instance; an advisory lock makes one of them active and the
- * others take over when it goes. Kafka being away delays publication, never a command.
+ * Runs the outbox relay in every instance of the process EVENT_RELAY_IN names (the API or the sync
+ * worker); an advisory lock makes one of them active and the others take over when it goes. Kafka
+ * being away delays publication, never a command.
  */
 @Injectable()
 export class EventRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -32,11 +35,13 @@ export class EventRelay implements OnApplicationBootstrap, BeforeApplicationShut
     db: DataSource,
     private readonly kafka: Kafka,
     private readonly config: AppConfig,
+    @Inject(EVENT_RELAY_PROCESS) private readonly process: EventRelayProcess,
   ) {
     this.relay = new OutboxRelay(db, kafka, publicView, { topic: config.kafka.eventsTopic });
   }
 
   onApplicationBootstrap(): void {
+    if (this.config.kafka.relayIn !== this.process) return;
     // In the background: with Kafka away the API must still start and serve (and say 503 on /health);
     // the relay backs off until the broker answers.
     void this.ensureTopic()
