@@ -7,16 +7,16 @@ import {
   type InlineProjection,
 } from '@latchkey/event-store';
 import { EVENT_SCHEMA_VERSIONS, type AppPasswordsEvent, type Decider } from '../domain';
-import { invalidationsOf } from './verification/invalidations';
+import { invalidationsOf, narrowsSignIns } from './verification/invalidations';
 import { VerificationCoherence } from './verification/verification-coherence';
 
 export type { CommandContext, Decision } from '@latchkey/event-store';
 
 /**
  * The event store's decider runner, with this context's event schema versions filled in. A change
- * that verification reads is announced to the verification replicas in its transaction, and the
- * command returns only once every replica has confirmed it (VerificationCoherence): from then on no
- * instance answers a verification from the state before it.
+ * that verification reads is announced to the verification replicas in its transaction; one that can
+ * stop a sign-in returns only once every replica has confirmed it (VerificationCoherence): from then
+ * on no instance answers a verification from the state before it.
  */
 @Injectable()
 export class EventSourcedStreams {
@@ -35,18 +35,29 @@ export class EventSourcedStreams {
     inline?: InlineProjection;
   }): Promise<Decision<State, Event>> {
     const { inline } = request;
+    let announcedAt: Date | undefined;
     const decision = await this.streams.execute({
       ...request,
       schemaVersionOf: (type) => EVENT_SCHEMA_VERSIONS[type],
       inline: async (tx, events) => {
         await inline?.(tx, events);
         const invalidations = invalidationsOf(events);
-        if (invalidations.length > 0) await tx.query(...VerificationCoherence.announcement(invalidations));
+        if (invalidations.length === 0) return;
+        const [announced]: { at: Date }[] = await tx.query(
+          ...VerificationCoherence.announcement(invalidations),
+        );
+        announcedAt = announced.at;
       },
     });
-    await this.coherence.confirm(
-      invalidationsOf(decision.appended).map((invalidation) => invalidation.token),
-    );
+    const invalidations = invalidationsOf(decision.appended);
+    if (narrowsSignIns(decision.appended))
+      await this.coherence.confirm(
+        invalidations.map((invalidation) => invalidation.token),
+        announcedAt,
+      );
+    // Widening only: other instances catch up within milliseconds, this one before answering, so a
+    // password created here verifies here at once.
+    else this.coherence.applyHere(invalidations);
     return decision;
   }
 

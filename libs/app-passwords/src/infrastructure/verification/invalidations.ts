@@ -96,6 +96,28 @@ export function invalidationsOf(events: readonly AppendedEvent[]): Invalidation[
   return invalidations;
 }
 
+/**
+ * Events that can only let more sign-ins through (a new app password, account or tenant, an account
+ * enabled again, resumed sign-ins, a registration verification does not read). A replica that has not
+ * applied one yet refuses what it would now allow, for milliseconds; it never allows what is now
+ * refused. So an append of nothing but these is announced, and its command does not wait for the
+ * acknowledgements: the guarantee is about what stops a sign-in (PRODUCT §7).
+ */
+const ONLY_WIDEN = new Set([
+  'AppPasswordCreated',
+  'UserProvisioned',
+  'TenantCreated',
+  'UserEnabled',
+  'UserSignInsResumed',
+  'MfaRegistrationCompleted',
+]);
+
+/** Must the command that appended `events` wait until every replica has applied them? */
+export const narrowsSignIns = (events: readonly { type: string }[]): boolean =>
+  events.some(
+    (event) => (isTenantEventType(event.type) || isUserEventType(event.type)) && !ONLY_WIDEN.has(event.type),
+  );
+
 /** A lockout state changed (B8): only that name's entry is re-read. Nobody waits for it. */
 export const lockoutInvalidation = (tenantId: string, username: string): Invalidation => ({
   token: randomUUID(),

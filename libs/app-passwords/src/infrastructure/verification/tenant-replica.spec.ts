@@ -1,5 +1,5 @@
 import { DEFAULT_TENANT_POLICY, initialLockoutState } from '../../domain';
-import { invalidationsOf, lockoutInvalidation, parseInvalidation } from './invalidations';
+import { invalidationsOf, lockoutInvalidation, narrowsSignIns, parseInvalidation } from './invalidations';
 import { TenantReplica, type ReplicaAccount } from './tenant-replica';
 
 const TENANT = '11111111-1111-4111-8111-111111111111';
@@ -192,6 +192,24 @@ describe('invalidationsOf (what an append announces to the replicas)', () => {
       expect(Buffer.byteLength(JSON.stringify(invalidation))).toBeLessThan(8_000);
     const userIds = invalidations.flatMap((i) => ('userIds' in i ? (i.userIds ?? []) : []));
     expect(userIds).toHaveLength(2_000);
+  });
+
+  it('a command waits for the replicas when its events can stop a sign-in, not when they only widen', () => {
+    expect(narrowsSignIns([{ type: 'AppPasswordCreated' }])).toBe(false);
+    expect(narrowsSignIns([{ type: 'UserProvisioned' }, { type: 'MfaRegistrationCompleted' }])).toBe(false);
+    expect(narrowsSignIns([{ type: 'LegacySignInFailed' }])).toBe(false);
+    for (const type of [
+      'AppPasswordRevoked',
+      'UserDisabled',
+      'UserDeleted',
+      'UserRenamed',
+      'UserSignInsSuspended',
+      'UserMfaStateChanged',
+      'UserModernAuthRequirementChanged',
+      'UserPasswordReset',
+      'TenantPolicyChanged',
+    ])
+      expect(narrowsSignIns([{ type: 'AppPasswordCreated' }, { type }])).toBe(true);
   });
 
   it('a payload it cannot read drops everything rather than nothing', () => {

@@ -27,6 +27,7 @@ describe('verification replicas across instances (real PostgreSQL)', () => {
   let commands: CommandBus;
   let db: DataSource;
   let hasher: AppPasswordHasher;
+  let here: VerificationReplica;
   let close: () => Promise<void>;
   const extra: VerificationCoherence[] = [];
 
@@ -40,7 +41,8 @@ describe('verification replicas across instances (real PostgreSQL)', () => {
     commands = app.get(CommandBus);
     db = app.get(DataSource);
     hasher = app.get(AppPasswordHasher);
-    await app.get(VerificationCoherence).serve(app.get(VerificationReplica));
+    here = app.get(VerificationReplica);
+    await app.get(VerificationCoherence).serve(here);
     close = () => app.close();
   });
   afterAll(async () => {
@@ -127,6 +129,18 @@ describe('verification replicas across instances (real PostgreSQL)', () => {
     expect(await lets(c.memory, tenantId, username, password)).toBe(false);
   });
 
+  it('a password created on an instance verifies there at once (creation does not wait for the others)', async () => {
+    const { tenantId, userId, username, password } = await signedUpUser();
+    await warm(here, tenantId, username, password);
+    const second: CreatedAppPassword = await commands.execute(
+      new CreateAppPasswordCommand(tenantId, userId, 'Tablet', undefined, {
+        tenantId,
+        actor: { kind: 'user', id: userId },
+      }),
+    );
+    expect(await lets(here, tenantId, username, second.password)).toBe(true);
+  });
+
   it('zero successful verifications start after a disable is acknowledged, on any of three instances, under concurrency', async () => {
     const b = await replica();
     const c = await replica();
@@ -202,6 +216,30 @@ describe('verification replicas across instances (real PostgreSQL)', () => {
     } finally {
       clearInterval(renewals);
       await db.query(`DELETE FROM verification_replicas WHERE instance_id = $1`, [zombie]);
+    }
+  });
+
+  it('an instance that registered after the change was announced is waited for only briefly, not a whole lease', async () => {
+    const waiter = await replica({ confirmTimeoutMs: 5_000, startupGraceMs: 400 });
+    // Started up around the commit, began listening after it: it never hears the announcement,
+    // but every tenant it reads, it reads after the commit.
+    const announcedAt = new Date(Date.now() - 60_000);
+    const starting = randomUUID();
+    await db.query(
+      `INSERT INTO verification_replicas (instance_id, host, pid, lease_expires_at)
+       VALUES ($1, 'starting', 1, now() + interval '3 seconds')`,
+      [starting],
+    );
+    try {
+      const started = performance.now();
+      // Every replica of this suite registered after `announcedAt` too, and none heard this token:
+      // each is let go after the grace, so the confirmation resolves, well before its 5 s timeout.
+      await expect(
+        waiter.coherence.confirm([`before-it-listened-${randomUUID()}`], announcedAt),
+      ).resolves.toBeUndefined();
+      expect(performance.now() - started).toBeLessThan(2_000);
+    } finally {
+      await db.query(`DELETE FROM verification_replicas WHERE instance_id = $1`, [starting]);
     }
   });
 

@@ -29,6 +29,8 @@ export interface CoherenceOptions {
   confirmTimeoutMs: number;
   /** Wait before connecting again after the listening connection failed. */
   reconnectMs: number;
+  /** How long a replica that registered around a change's commit is waited for at most. */
+  startupGraceMs: number;
 }
 
 const DEFAULT_OPTIONS: CoherenceOptions = {
@@ -37,6 +39,7 @@ const DEFAULT_OPTIONS: CoherenceOptions = {
   marginMs: 600,
   confirmTimeoutMs: 10_000,
   reconnectMs: 500,
+  startupGraceMs: 1_000,
 };
 
 /** The part of node-postgres' Client used here (the `pg` module TypeORM itself loaded). */
@@ -133,22 +136,31 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * SQL to run inside the changing transaction: announces the invalidations at its commit. One
-   * statement for any number of them.
+   * SQL to run inside the changing transaction: announces the invalidations at its commit (one
+   * statement for any number of them) and answers PostgreSQL's clock just before that commit, for
+   * `confirm`.
    */
   static announcement(invalidations: readonly Invalidation[]): [string, unknown[]] {
     return [
-      `SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload`,
+      `SELECT clock_timestamp() AS at,
+         (SELECT count(pg_notify($1, payload)) FROM unnest($2::text[]) AS payload) AS announced`,
       [INVALIDATION_CHANNEL, invalidations.map((invalidation) => JSON.stringify(invalidation))],
     ];
   }
 
   /**
    * Returns once every replica that held a lease after the change committed has acknowledged
-   * `tokens` or lost its lease. Throws ServiceUnavailableError (the change stays committed) if that
-   * cannot be established within `confirmTimeoutMs`.
+   * `tokens` or lost its lease. Throws a 503 problem (`change-unconfirmed`; the change stays
+   * committed) if that cannot be established within `confirmTimeoutMs`.
+   *
+   * `announcedAt` (PostgreSQL's clock inside the changing transaction) tells the replicas that must
+   * have heard the announcement (registered before it: they listened before they registered) from
+   * those that registered around the commit. One of the latter either heard it, and acknowledges
+   * within milliseconds, or began listening after the commit, and then read everything it holds
+   * after the commit too: it is waited for only briefly, so that an instance starting up cannot
+   * hold a command for a whole lease.
    */
-  async confirm(tokens: readonly string[]): Promise<void> {
+  async confirm(tokens: readonly string[], announcedAt?: Date): Promise<void> {
     if (tokens.length === 0) return;
     const deadline = performance.now() + this.options.confirmTimeoutMs;
     // Acknowledgements arrive on the listening connection: it must be up to hear them.
@@ -156,32 +168,61 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
       if (performance.now() >= deadline) throw unconfirmed();
       await this.nextAck(Math.min(100, deadline - performance.now()));
     }
-    let holders = await this.leaseholders();
+    const holders = await this.leaseholders(announcedAt);
     for (;;) {
       const waitingOn = [...holders.keys()].filter((id) => tokens.some((token) => !this.acked(token, id)));
       if (waitingOn.length === 0) return;
       const now = performance.now();
       if (now >= deadline) throw unconfirmed();
-      const soonestEnd = Math.min(...waitingOn.map((id) => holders.get(id)!));
+      const soonestEnd = Math.min(...waitingOn.map((id) => holders.get(id)!.until));
       if (now >= soonestEnd) {
+        const over = waitingOn.filter((id) => holders.get(id)!.until <= now);
+        // Registered around the commit and still silent: it began listening after the commit.
+        for (const id of over) if (!holders.get(id)!.heard) holders.delete(id);
         // A lease has run out by our reckoning: ask PostgreSQL whether it was renewed meanwhile.
-        holders = await this.leaseholders(waitingOn);
+        const expired = over.filter((id) => holders.has(id));
+        if (expired.length > 0) {
+          const renewed = await this.leaseholders(announcedAt, expired);
+          for (const id of expired) {
+            const lease = renewed.get(id);
+            if (lease) holders.set(id, { ...lease, heard: true });
+            else holders.delete(id);
+          }
+        }
         continue;
       }
       await this.nextAck(Math.min(soonestEnd, deadline) - now);
     }
   }
 
-  /** Instances holding a lease now, with when (performance.now() scale, never early) it ends. */
-  private async leaseholders(among?: string[]): Promise<Map<string, number>> {
-    const rows: { instance_id: string; remaining_ms: number }[] = await this.db.query(
-      `SELECT instance_id, extract(epoch FROM lease_expires_at - now()) * 1000 AS remaining_ms
+  /** Applies invalidations to this process's memory now, ahead of their announcement's arrival. */
+  applyHere(invalidations: readonly Invalidation[]): void {
+    for (const invalidation of invalidations) this.replica?.invalidate(invalidation);
+  }
+
+  /**
+   * Instances holding a lease now, with when (performance.now() scale, never early) their lease
+   * ends, or, for one registered after `announcedAt`, how long it is waited for at most.
+   */
+  private async leaseholders(
+    announcedAt: Date | undefined,
+    among?: string[],
+  ): Promise<Map<string, { until: number; heard: boolean }>> {
+    const rows: { instance_id: string; remaining_ms: number; heard: boolean }[] = await this.db.query(
+      `SELECT instance_id, extract(epoch FROM lease_expires_at - now()) * 1000 AS remaining_ms,
+         ($2::timestamptz IS NULL OR registered_at < $2) AS heard
        FROM verification_replicas
        WHERE lease_expires_at > now() AND ($1::uuid[] IS NULL OR instance_id = ANY($1))`,
-      [among ?? null],
+      [among ?? null, announcedAt ?? null],
     );
     const received = performance.now();
-    return new Map(rows.map((row) => [row.instance_id, received + Number(row.remaining_ms)]));
+    return new Map(
+      rows.map((row) => {
+        const leaseEnd = received + Number(row.remaining_ms);
+        const until = row.heard ? leaseEnd : Math.min(leaseEnd, received + this.options.startupGraceMs);
+        return [row.instance_id, { until, heard: row.heard }];
+      }),
+    );
   }
 
   private acked(token: string, instanceId: string): boolean {
@@ -264,7 +305,12 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
        ON CONFLICT (instance_id) DO UPDATE SET lease_expires_at = excluded.lease_expires_at, registered_at = now()`,
       [this.instanceId, hostname(), process.pid, this.options.leaseMs],
     );
-    this.replica?.holdUntil(sent + this.options.leaseMs - this.options.marginMs);
+    // A command that committed around this registration waits for it only `startupGraceMs` (see
+    // confirm): memory answers only after that, by when any announcement heard has been applied.
+    this.replica?.holdUntil(
+      sent + this.options.leaseMs - this.options.marginMs,
+      performance.now() + this.options.startupGraceMs + this.options.marginMs,
+    );
   }
 
   private async renew(client: Client): Promise<void> {

@@ -105,7 +105,8 @@ export class VerificationReplica {
   private readonly logger = new Logger(VerificationReplica.name);
   private readonly options: VerificationReplicaOptions;
   private readonly tenants = new Map<string, TenantReplica | 'too-large'>();
-  /** performance.now() until which memory may answer; 0 while no lease is held. */
+  /** performance.now() from which and until which memory may answer; 0 while no lease is held. */
+  private servingFrom = 0;
   private servingUntil = 0;
   /** Bumped by every reset: loads begun before it are thrown away. */
   private epoch = 0;
@@ -119,12 +120,17 @@ export class VerificationReplica {
   }
 
   get serving(): boolean {
-    return performance.now() < this.servingUntil;
+    const now = performance.now();
+    return now < this.servingUntil && now >= this.servingFrom;
   }
 
-  /** The lease is held until `deadline` (performance.now() scale), already shortened by a margin. */
-  holdUntil(deadline: number): void {
+  /**
+   * The lease is held until `deadline` (performance.now() scale, already shortened by a margin);
+   * a new lease's memory answers from `from` on.
+   */
+  holdUntil(deadline: number, from?: number): void {
     this.servingUntil = deadline;
+    if (from !== undefined) this.servingFrom = from;
   }
 
   /** Whatever memory holds may have missed an invalidation: forget it all and stop answering from it. */
