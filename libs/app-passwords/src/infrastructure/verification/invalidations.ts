@@ -20,6 +20,8 @@ export type Invalidation =
       userIds?: string[];
       /** Usernames that now name a different account or lockout state, or none. */
       usernames?: string[];
+      /** Nobody waits for it (it only widens, or is a lockout change): not acknowledged. */
+      quiet?: true;
     }
   /** Every read model was swapped under the replicas (a rebuild): drop everything. */
   | { token: string; all: true };
@@ -68,6 +70,7 @@ export function invalidationsOf(events: readonly AppendedEvent[]): Invalidation[
       entry.usernames.add(data.username);
   }
   const invalidations: Invalidation[] = [];
+  const quiet = narrowsSignIns(events) ? {} : { quiet: true as const };
   for (const [tenantId, entry] of byTenant) {
     const items = [
       ...[...entry.userIds].map((id) => ({ key: 'userIds' as const, value: id })),
@@ -78,6 +81,7 @@ export function invalidationsOf(events: readonly AppendedEvent[]): Invalidation[
       token: `${entry.first}.${part}`,
       tenantId,
       ...(entry.policy ? { policy: true as const } : {}),
+      ...quiet,
     };
     let bytes = Buffer.byteLength(JSON.stringify(current));
     for (const { key, value } of items) {
@@ -85,7 +89,7 @@ export function invalidationsOf(events: readonly AppendedEvent[]): Invalidation[
       if (bytes + cost > MAX_PAYLOAD_BYTES) {
         invalidations.push(current);
         part += 1;
-        current = { token: `${entry.first}.${part}`, tenantId };
+        current = { token: `${entry.first}.${part}`, tenantId, ...quiet };
         bytes = Buffer.byteLength(JSON.stringify(current));
       }
       (current[key] ??= []).push(value);
@@ -123,6 +127,7 @@ export const lockoutInvalidation = (tenantId: string, username: string): Invalid
   token: randomUUID(),
   tenantId,
   usernames: [username],
+  quiet: true,
 });
 
 export const allInvalidation = (): Invalidation => ({ token: randomUUID(), all: true });
@@ -140,6 +145,7 @@ export function parseInvalidation(payload: string): Invalidation {
       token: value.token,
       tenantId: value.tenantId,
       ...(value.policy === true ? { policy: true as const } : {}),
+      ...(value.quiet === true ? { quiet: true as const } : {}),
       ...(strings(value.userIds) ? { userIds: strings(value.userIds) } : {}),
       ...(strings(value.usernames) ? { usernames: strings(value.usernames) } : {}),
     };

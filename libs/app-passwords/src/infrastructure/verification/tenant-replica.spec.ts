@@ -196,6 +196,10 @@ describe('invalidationsOf (what an append announces to the replicas)', () => {
 
   it('a command waits for the replicas when its events can stop a sign-in, not when they only widen', () => {
     expect(narrowsSignIns([{ type: 'AppPasswordCreated' }])).toBe(false);
+    // Announced all the same (the replicas re-read the user), but not acknowledged.
+    expect(
+      invalidationsOf([{ seq: 9n, type: 'AppPasswordCreated', tenantId: TENANT, data: { userId: ADA } }]),
+    ).toEqual([{ token: '9.0', tenantId: TENANT, userIds: [ADA], quiet: true }]);
     expect(narrowsSignIns([{ type: 'UserProvisioned' }, { type: 'MfaRegistrationCompleted' }])).toBe(false);
     expect(narrowsSignIns([{ type: 'LegacySignInFailed' }])).toBe(false);
     for (const type of [

@@ -344,6 +344,7 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
     if (!this.replica) return;
     const invalidation = parseInvalidation(payload);
     this.replica.invalidate(invalidation);
+    if ('quiet' in invalidation && invalidation.quiet) return;
     this.pendingAcks.push(invalidation.token);
     // Everything that arrived in the same read of the socket is acknowledged in one NOTIFY.
     if (this.pendingAcks.length === 1) setImmediate(() => this.flushAcks());
