@@ -93,6 +93,33 @@ describe('TenantReplica (in-memory verification state of one tenant)', () => {
     expect(replica.view('ada@example.org', 'h1')).toBeUndefined();
   });
 
+  it('under reads that never stop overlapping, what a read in flight needs is kept and the rest let go', () => {
+    const replica = loaded(account(ADA, 'ada@example.org', ['h1']));
+    // A spray: name after name invalidated, each re-read while the next one starts.
+    let previous = replica.beginRead();
+    for (let i = 0; i < 5_000; i++) {
+      const lockout = lockoutInvalidation(TENANT, `guess-${i}@example.org`);
+      replica.invalidate(lockout as Extract<typeof lockout, { tenantId: string }>);
+      const next = replica.beginRead();
+      replica.finishRead(previous, `guess-${i}@example.org`, {
+        policy: DEFAULT_TENANT_POLICY,
+        account: null,
+        lockout: null,
+      });
+      previous = next;
+    }
+    // Ada's read begins, then her change commits, then the read returns: it must not be stored.
+    const since = replica.beginRead();
+    replica.invalidate({ token: 'late', tenantId: TENANT, userIds: [ADA] });
+    replica.finishRead(since, 'ada@example.org', {
+      policy: DEFAULT_TENANT_POLICY,
+      account: account(ADA, 'ada@example.org', ['h1']),
+      lockout: null,
+    });
+    expect(replica.view('ada@example.org', 'h1')).toBeUndefined();
+    expect(replica.pendingTouches).toBeLessThan(1_100);
+  });
+
   it('what changed while the tenant was loading is read again on first use', () => {
     const replica = new TenantReplica();
     const since = replica.beginRead();

@@ -67,7 +67,8 @@ export class TenantReplica {
   private policy: TenantPolicy | null = null;
   private policyStale = false;
   private generation = 0;
-  private readsInFlight = 0;
+  /** Reads in flight, by the generation they began at. */
+  private readonly readsInFlight = new Map<number, number>();
   private loaded = false;
 
   get ready(): boolean {
@@ -82,9 +83,14 @@ export class TenantReplica {
     return this.stale.size;
   }
 
+  /** How many touches are remembered for reads in flight (bounded; for tests and figures). */
+  get pendingTouches(): number {
+    return this.recent.size;
+  }
+
   /** A read (the tenant's load, or one name's re-read) begins: returns what `finish…` needs. */
   beginRead(): number {
-    this.readsInFlight += 1;
+    this.readsInFlight.set(this.generation, (this.readsInFlight.get(this.generation) ?? 0) + 1);
     return this.generation;
   }
 
@@ -111,18 +117,18 @@ export class TenantReplica {
       }
     }
     this.loaded = true;
-    this.endRead();
+    this.endRead(since);
   }
 
   /** A load that will not finish (its replica was reset). */
-  abandonRead(): void {
-    this.endRead();
+  abandonRead(since: number): void {
+    this.endRead(since);
   }
 
   invalidate(invalidation: Extract<Invalidation, { tenantId: string }>): void {
     this.generation += 1;
     const touch = (key: string) => {
-      if (this.readsInFlight > 0) this.recent.set(key, this.generation);
+      if (this.readsInFlight.size > 0) this.recent.set(key, this.generation);
     };
     if (invalidation.policy) {
       this.policyStale = true;
@@ -171,7 +177,7 @@ export class TenantReplica {
       else this.lockouts.delete(username);
       this.stale.delete(username);
     }
-    this.endRead();
+    this.endRead(since);
   }
 
   private put(account: ReplicaAccount): void {
@@ -179,9 +185,16 @@ export class TenantReplica {
     this.usernameOf.set(account.userId, account.username);
   }
 
-  private endRead(): void {
-    this.readsInFlight -= 1;
-    if (this.readsInFlight === 0) this.recent.clear();
+  private endRead(since: number): void {
+    const left = (this.readsInFlight.get(since) ?? 1) - 1;
+    if (left > 0) this.readsInFlight.set(since, left);
+    else this.readsInFlight.delete(since);
+    if (this.readsInFlight.size === 0) return this.recent.clear();
+    // Reads overlap without end under load (a password spray re-reads name after name): forget
+    // what no read in flight can be overtaken by any more.
+    if (this.recent.size < 1_024) return;
+    const oldest = Math.min(...this.readsInFlight.keys());
+    for (const [key, generation] of this.recent) if (generation <= oldest) this.recent.delete(key);
   }
 }
 

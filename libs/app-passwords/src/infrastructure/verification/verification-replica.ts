@@ -208,14 +208,14 @@ export class VerificationReplica {
         await this.db.query(READ_NAME, [tenantId, username]);
       read = { policy: row.policy, account: accountOf(row), lockout: row.lockout };
     } catch (error) {
-      tenant.abandonRead();
+      tenant.abandonRead(since);
       throw error;
     }
     if (this.tenants.get(tenantId) === tenant) {
       const before = tenant.size;
       tenant.finishRead(since, username, read);
       this.accounts += tenant.size - before;
-    } else tenant.abandonRead();
+    } else tenant.abandonRead(since);
     return viewOf(read.policy, read.account, read.lockout, hash);
   }
 
@@ -246,7 +246,7 @@ export class VerificationReplica {
           this.logger.warn(
             `tenant ${tenantId} has more accounts than the verification replica holds (${this.options.maxAccounts}); its verifications read PostgreSQL`,
           );
-          return tenant.abandonRead();
+          return tenant.abandonRead(since);
         }
         if (page.length < this.options.pageSize) break;
         after = page[page.length - 1].username!;
@@ -262,7 +262,7 @@ export class VerificationReplica {
         if (page.length < this.options.pageSize) break;
         after = page[page.length - 1].username;
       }
-      if (!current()) return tenant.abandonRead();
+      if (!current()) return tenant.abandonRead(since);
       tenant.addLoaded(row?.policy ?? null, accounts, lockouts);
       tenant.finishLoad(since);
       this.accounts += tenant.size;
@@ -270,7 +270,7 @@ export class VerificationReplica {
         `tenant ${tenantId}: ${accounts.length} accounts and ${lockouts.length} lockout states in memory in ${Math.round(performance.now() - started)} ms`,
       );
     })().catch((error: unknown) => {
-      tenant.abandonRead();
+      tenant.abandonRead(since);
       // Tried again by the next verification of the tenant.
       if (current()) this.tenants.delete(tenantId);
       this.logger.warn(`tenant ${tenantId} could not be read into memory: ${describeFailure(error)}`);
