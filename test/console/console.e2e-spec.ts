@@ -1,22 +1,26 @@
 // The web console in a real browser (Debian's Chromium, headless): a user creates and deletes an app
 // password, an admin forbids creation and the user sees why, an auditor opens an offboarding's
-// timeline. Each test checks what the page shows and what the API answers afterwards, and fails on any
-// browser console error other than the API refusals it announces. Screenshots: test-output/console/.
+// timeline. Each test checks what the page shows and what the API answers afterwards, runs axe-core
+// (WCAG 2.1 AA) on each state it reaches, and fails on any browser console error other than the API
+// refusals it announces. Screenshots: test-output/console/.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { signWebhook } from '@latchkey/offboarding';
+import { Attribute } from 'ldapts';
+import { ldapsClient, SambaAdmin, samba } from '../../libs/directory/src/testing/samba-admin';
 import { ApiClient, expectProblem } from '../api-client';
 import { startApp, waitForHttp, type RunningApp } from '../app-process';
 import { ensureTestKeys, mintToken } from '../tokens';
-import { launchBrowser, openPage, type ConsolePage, type ExpectedRefusal } from './browser';
+import { expectAccessible, launchBrowser, openPage, type ConsolePage, type ExpectedRefusal } from './browser';
 
 jest.setTimeout(90_000);
 
 const PORT = 3290;
 const WORKER_PORT = 3291;
 const BARE_PORT = 3292;
+const HOLD_PORT = 3297; // another tenant, whose directory holds a mass deletion
 const origin = `http://127.0.0.1:${PORT}`;
 const tenantId = randomUUID();
 const domain = `console-${tenantId.slice(0, 8)}.test`;
@@ -58,15 +62,16 @@ const verify = (username: string, password: string, protocol = 'IMAP') =>
 /** Opens the console and signs in with the development sign-in, as a person would. */
 async function signIn(
   role: 'user' | 'tenant-admin' | 'auditor',
-  options: { username?: string; phone?: boolean; refusals?: ExpectedRefusal[] } = {},
+  options: { username?: string; phone?: boolean; refusals?: ExpectedRefusal[]; at?: string } = {},
 ) {
-  const { username, phone = false, refusals = [] } = options;
-  const session = await openPage(browser, { origin, phone });
+  const { username, phone = false, refusals = [], at = origin } = options;
+  const session = await openPage(browser, { origin: at, phone });
   opened.push(session);
   refusals.forEach(session.expectRefusal);
   const { page } = session;
-  await page.goto(`${origin}/console/`);
+  await page.goto(`${at}/console/`);
   await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+  await expectAccessible(page, 'sign-in page');
   await page.getByLabel('Role').selectOption(role);
   if (username) {
     await page.getByLabel('Username').fill(username);
@@ -139,6 +144,26 @@ describe('the console is served by the API, on its origin', () => {
     expectProblem(await api.get('/console/..%2f..%2fpackage.json'), 404, 'not-found');
   });
 
+  it('is checked by axe-core, which names what breaks WCAG 2.1 AA and where', async () => {
+    const session = await openPage(browser, { origin });
+    opened.push(session);
+    const { page } = session;
+    await page.goto(`${origin}/console/`);
+    await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+    await expectAccessible(page, 'sign-in page');
+    // The check is not a formality: an unlabelled field and pale text are found, with where they are.
+    await page.evaluate(`{
+      const field = Object.assign(document.createElement('input'), { id: 'unlabelled' });
+      const pale = Object.assign(document.createElement('p'), { id: 'pale', textContent: 'Hard to read' });
+      pale.style.color = '#bbb';
+      document.querySelector('main').append(field, pale);
+    }`);
+    const failure = expectAccessible(page, 'sign-in page, spoilt on purpose');
+    await expect(failure).rejects.toThrow(/^axe, on the sign-in page, spoilt on purpose:/);
+    await expect(failure).rejects.toThrow(/\blabel \(critical\): .* — \["#unlabelled"\]/);
+    await expect(failure).rejects.toThrow(/\bcolor-contrast \(serious\): .* — \["#pale"\]/);
+  });
+
   it('answers 404 problem+json for the development sign-in unless configuration turns it on', async () => {
     await start('api', { ...isolated, API_PORT: String(BARE_PORT) }, `http://127.0.0.1:${BARE_PORT}/health`);
     const bare = new ApiClient(BARE_PORT);
@@ -178,6 +203,7 @@ describe('a user', () => {
     expect(groups.length).toBeGreaterThan(1);
     for (const group of groups) expect(group).toMatch(/^[a-z0-9]{1,4}$/);
     await screenshot('user-secret-shown-once');
+    await expectAccessible(page, 'user page, the one-time secret shown');
     // Readable on a phone: nothing wider than the screen.
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
 
@@ -191,9 +217,11 @@ describe('a user', () => {
     const row = page.getByRole('row', { name: /Laptop mail/ });
     await row.waitFor();
     await expect(row.textContent()).resolves.toContain('IMAP, SMTP');
+    await expectAccessible(page, 'user page, with the list');
 
     await page.getByRole('button', { name: 'Delete Laptop mail' }).focus();
     await page.keyboard.press('Enter');
+    await expectAccessible(page, 'user page, asking to confirm a deletion');
     await page.getByRole('button', { name: 'Delete “Laptop mail” now' }).click();
     await page.getByText('You have no app passwords.').waitFor();
     await screenshot('user-deleted');
@@ -223,6 +251,7 @@ describe('an admin forbids creating app passwords', () => {
     await page.getByText('Policy saved.').waitFor();
     await page.getByText('No on-premises directory is connected').waitFor();
     await adminPage.screenshot('admin-policy-forbids');
+    await expectAccessible(page, 'admin page, policy saved, no directory');
     expect((await api.get('/v1/tenant', admin)).body.policy.appPasswordsAllowed).toBe(false);
 
     // The user is told before trying: nothing is sent that the API would refuse.
@@ -250,6 +279,7 @@ describe('an admin forbids creating app passwords', () => {
     await user.locator('[data-rule="R12"]').getByText('Only an admin can delete app passwords now').waitFor();
     await expect(user.getByRole('button', { name: 'Delete Old phone' }).isDisabled()).resolves.toBe(true);
     await userPage.screenshot('user-sees-why-r10');
+    await expectAccessible(user, 'user page, creation forbidden (R10, R12)');
 
     // What the page said is what the API does.
     expectProblem(
@@ -280,7 +310,9 @@ describe('an admin forbids creating app passwords', () => {
     await users.getByRole('button', { name: 'Filter' }).click();
     await users.getByRole('button', { name: carol.username }).click();
     await page.getByRole('row', { name: /Old phone/ }).waitFor();
+    await expectAccessible(page, "admin page, a user's app passwords open");
     await page.getByRole('button', { name: 'Delete all app passwords' }).click();
+    await expectAccessible(page, 'admin page, asking to confirm delete-all');
     await page.getByRole('button', { name: /Yes, delete all of/ }).click();
     await page.getByText('Deleted every app password.').waitFor();
     expect((await api.get('/v1/me/app-passwords', carol.token)).body).toEqual([]);
@@ -321,15 +353,15 @@ describe('an admin finds users', () => {
     await expect(users.getByRole('button', { name: 'Next page' }).isDisabled()).resolves.toBe(true);
     await users.getByText('Page 2').waitFor();
     await screenshot('admin-users-page-2');
+    await expectAccessible(page, 'admin page, second page of users');
 
     // Enter on a name opens that user; focus moves to what opened.
     await users.getByRole('button', { name: names[21] }).focus();
     await page.keyboard.press('Enter');
     const heading = users.getByRole('heading', { name: `App passwords of ${names[21]}` });
     await heading.waitFor();
-    await expect(page.evaluate('document.activeElement.textContent')).resolves.toBe(
-      `App passwords of ${names[21]}`,
-    );
+    // The heading takes focus once the user's app passwords have loaded: wait for it, not race it.
+    await heading.and(page.locator(':focus')).waitFor({ timeout: 5_000 });
     await users.getByText('No app passwords.').waitFor();
 
     await users.getByRole('button', { name: 'Previous page' }).click();
@@ -403,6 +435,7 @@ describe('an auditor', () => {
     await page.getByTestId('chain-status').waitFor();
     await expect(page.getByTestId('chain-status').textContent()).resolves.toMatch(/^Intact/);
     await screenshot('auditor-offboarding-timeline');
+    await expectAccessible(page, 'auditor page, an offboarding timeline');
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),
@@ -467,5 +500,119 @@ describe('an admin watches directory sync', () => {
     expect(after).toBeGreaterThanOrEqual(before - 4);
     await expect(directory.textContent()).resolves.not.toContain('None yet');
     await screenshot('admin-directory-pending');
+    await expectAccessible(page, 'admin page, directory sync with pending propagations');
+  });
+});
+
+describe('an admin decides on a held mass deletion (B9)', () => {
+  const holdTenant = randomUUID();
+  const tag = holdTenant.slice(0, 6);
+  const { baseDn, realm } = samba();
+  const ou = `OU=console-b9-${tag},${baseDn}`;
+  const people = ['a', 'b'].map((n) => ({
+    dn: `CN=b9${n}-${tag},${ou}`,
+    sam: `b9${n}-${tag}`,
+    upn: `b9${n}-${tag}@${realm}`,
+  }));
+  let sambaAdmin: SambaAdmin;
+
+  afterAll(async () => {
+    for (const person of people) await sambaAdmin?.deleteIfPresent(person.dn);
+    await sambaAdmin?.deleteIfPresent(ou);
+    await sambaAdmin?.close();
+  });
+
+  it('sees the pass that would delete more users than the threshold, approves it, and the users go', async () => {
+    // A tenant of its own (the development sign-in serves one tenant per API), its directory scoped to
+    // an OU of its own, holding any pass that would delete more than one user.
+    const holdOrigin = `http://127.0.0.1:${HOLD_PORT}`;
+    await start(
+      'api',
+      {
+        ...isolated,
+        API_PORT: String(HOLD_PORT),
+        CONSOLE_DEV_SIGN_IN: 'true',
+        CONSOLE_DEV_TENANT_ID: holdTenant,
+      },
+      `${holdOrigin}/health`,
+    );
+    const holdApi = new ApiClient(HOLD_PORT);
+    const holdAdmin = await mintToken({
+      tenantId: holdTenant,
+      sub: 'console-b9-admin',
+      roles: ['tenant-admin'],
+    });
+    expect((await holdApi.post('/v1/tenant', holdAdmin, { name: `Hold ${tag}`, policy: {} })).status).toBe(
+      201,
+    );
+    sambaAdmin = await SambaAdmin.connect();
+    const client = ldapsClient();
+    await client.bind(`Administrator@${realm}`, process.env.SAMBA_ADMIN_PASSWORD!);
+    await client.add(ou, [new Attribute({ type: 'objectClass', values: ['top', 'organizationalUnit'] })]);
+    await client.unbind();
+    for (const person of people) await sambaAdmin.createUser(person.dn, person.sam, person.upn);
+    const env = (name: string) => process.env[name]!;
+    const connected = await holdApi.put('/v1/directory', holdAdmin, {
+      url: env('LDAP_URL'),
+      caPem: readFileSync(join(__dirname, '..', '..', env('LDAP_CA_FILE')), 'utf8'),
+      bindDn: env('LDAP_BIND_DN'),
+      bindPassword: env('LDAP_BIND_PASSWORD'),
+      baseDn,
+      usersOnlyUnder: ou,
+      delayModel: { kind: 'fixed', delayMs: 200 },
+      deletionThreshold: 1,
+    });
+    expect(connected.status).toBe(200);
+
+    const statusOf = async () => (await holdApi.get('/v1/directory', holdAdmin)).body;
+    const cloudStatus = async () =>
+      Promise.all(
+        people.map(async (p) => {
+          const found = (await holdApi.get(`/v1/users?username=${encodeURIComponent(p.upn)}`, holdAdmin))
+            .body;
+          return (found as { status: string }[])[0]?.status ?? 'none';
+        }),
+      );
+    const until = async (what: string, done: () => Promise<boolean>) => {
+      const deadline = Date.now() + 30_000;
+      while (!(await done())) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `timed out waiting until ${what}: users ${JSON.stringify(await cloudStatus())}, ` +
+              `directory ${JSON.stringify(await statusOf())}`,
+          );
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    };
+    // The first pass brings both users to the cloud.
+    expect((await holdApi.post('/v1/directory/sync', holdAdmin)).status).toBe(202);
+    await until('both users are in the cloud', async () =>
+      (await cloudStatus()).every((s) => s === 'active'),
+    );
+
+    // Both deleted on premises: two deletions, more than the threshold of one, so the pass holds them.
+    for (const person of people) await sambaAdmin.deleteIfPresent(person.dn);
+    expect((await holdApi.post('/v1/directory/sync', holdAdmin)).status).toBe(202);
+    await until('the pass is held', async () => (await statusOf()).heldMassDeletions.length === 1);
+    const [hold] = (await statusOf()).heldMassDeletions as { passId: string; changeIds: string[] }[];
+    expect(hold.changeIds).toHaveLength(2);
+    await expect(cloudStatus()).resolves.toEqual(['active', 'active']); // nobody deleted yet
+
+    const { page, screenshot } = await signIn('tenant-admin', { at: holdOrigin });
+    const directory = page.getByRole('region', { name: 'Directory sync' });
+    const held = directory.locator('.hold').filter({ hasText: hold.passId.slice(0, 8) });
+    await held.getByText('would delete 2 users').waitFor();
+    await directory.getByText('Held when a pass would delete more than 1 user').waitFor();
+    await screenshot('admin-mass-deletion-held');
+    await expectAccessible(page, 'admin page, a mass deletion held for a decision');
+
+    await held.getByRole('button', { name: 'Approve deletions' }).click();
+    await directory.getByText('Deletions approved.').waitFor();
+    await directory.getByText('None waiting.').waitFor();
+    // A deleted cloud user is no longer found by username.
+    await until('both users are deleted in the cloud', async () =>
+      (await cloudStatus()).every((s) => s === 'none'),
+    );
+    expect((await statusOf()).heldMassDeletions).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import type { Browser } from 'playwright-core';
 import { ApiClient } from '../api-client';
 import { startApp, waitForHttp, type RunningApp } from '../app-process';
 import { ensureTestKeys, mintToken } from '../tokens';
-import { launchBrowser, openPage } from './browser';
+import { expectAccessible, launchBrowser, openPage } from './browser';
 
 jest.setTimeout(90_000);
 
@@ -95,6 +95,8 @@ it('signs in with the authorization-code flow and PKCE, then uses the token with
     if (request.url().startsWith(`${issuer}/auth`)) authorize.push(new URL(request.url()));
   });
   await page.goto(console_);
+  await page.getByRole('button', { name: 'Sign in with your organisation' }).waitFor();
+  await expectAccessible(page, 'sign-in page, OpenID Connect');
   await page.getByRole('button', { name: 'Sign in with your organisation' }).click();
 
   // At the issuer: its own (development) login form; the login typed is the subject.
@@ -132,6 +134,7 @@ it('signs in with the authorization-code flow and PKCE, then uses the token with
   await replay.page.goto(`${console_}callback?code=stolen&state=guessed&iss=${encodeURIComponent(issuer)}`);
   await replay.page.getByRole('alert').getByText('This sign-in was not started in this tab').waitFor();
   await replay.page.getByRole('button', { name: 'Sign in with your organisation' }).waitFor();
+  await expectAccessible(replay.page, 'sign-in page, a refused callback announced');
 
   await session.context.close();
   await replay.context.close();

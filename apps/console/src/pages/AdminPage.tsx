@@ -539,7 +539,10 @@ function DirectorySection({ api }: { api: Api }) {
                 : 'None yet'}
             </dd>
             <dt>Mass-delete threshold</dt>
-            <dd>{status.deletionThreshold} users</dd>
+            <dd>
+              Held when a pass would delete more than {status.deletionThreshold} user
+              {status.deletionThreshold === 1 ? '' : 's'}
+            </dd>
           </dl>
           <h3>Pending propagations</h3>
           <Rule id="R8">

@@ -127,8 +127,11 @@ function SecretOnce({ created, onDone }: { created: CreatedAppPassword; onDone: 
         <strong>Copy it now: you will not see this again.</strong> Latchkey keeps only a check value, so
         nobody, not even an admin, can show it to you later. Enter it once in the device&apos;s mail client.
       </p>
+      {/* A name on a plain paragraph is prohibited by ARIA and ignored by some screen readers: a group
+          carries it, announced before the letters. */}
       <p
         className="secret-value"
+        role="group"
         aria-label="The app password, in groups of four letters"
         data-testid="secret"
       >
