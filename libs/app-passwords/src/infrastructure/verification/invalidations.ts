@@ -55,6 +55,8 @@ export function invalidationsOf(events: readonly AppendedEvent[]): Invalidation[
   for (const event of events) {
     const tenant = isTenantEventType(event.type);
     if (!tenant && !isUserEventType(event.type)) continue;
+    // Found by the miss path (memory never answers "not found"): nothing in memory is made wrong.
+    if (ONLY_ADD.has(event.type)) continue;
     const data = event.data as { tenantId?: string; userId?: string; username?: string };
     const tenantId = event.tenantId ?? data.tenantId;
     if (!tenantId) continue;
@@ -115,6 +117,13 @@ const ONLY_WIDEN = new Set([
   'UserSignInsResumed',
   'MfaRegistrationCompleted',
 ]);
+
+/**
+ * Additions: what memory holds stays right (it never answers "no such password" or "no such user",
+ * see TenantReplica.view), so these are not even announced. Announcing is not free: PostgreSQL
+ * serialises the commits of every transaction that sends a NOTIFY.
+ */
+const ONLY_ADD = new Set(['AppPasswordCreated', 'UserProvisioned', 'MfaRegistrationCompleted']);
 
 /** Must the command that appended `events` wait until every replica has applied them? */
 export const narrowsSignIns = (events: readonly { type: string }[]): boolean =>

@@ -48,9 +48,10 @@ export interface NameRead {
 }
 
 /**
- * One tenant's accounts, app passwords and lockout states, complete (every live account is here,
- * so an unknown name is answered from memory too, at the same cost as a known one), kept in step by
- * invalidations. Pure: the loading and re-reading are VerificationReplica's.
+ * One tenant's accounts, app passwords and lockout states, kept in step by invalidations of what
+ * can change: memory answers when a credential matches; a miss is read from PostgreSQL (see
+ * `view`), so additions need no invalidation. Pure: the loading and re-reading are
+ * VerificationReplica's.
  *
  * Staleness is tracked per name: an invalidation marks a name stale, and a stale name is answered
  * only after PostgreSQL has been read again. A read that started before an invalidation touching it
@@ -145,15 +146,21 @@ export class TenantReplica {
     }
   }
 
-  /** From memory, or undefined when the name (or the policy) must be read from PostgreSQL first. */
+  /**
+   * From memory, or undefined when PostgreSQL must answer: the name (or the policy) is stale, or no
+   * credential of the name matches. Memory never answers "no such password": an unknown user and a
+   * wrong password both cost one read, alike, and an app password or user just added is found there
+   * without waiting for any announcement.
+   */
   view(username: string, hash: string): VerificationView | undefined {
     if (!this.loaded || this.policyStale || this.stale.has(username)) return undefined;
-    return viewOf(
+    const view = viewOf(
       this.policy,
       this.accounts.get(username) ?? null,
       this.lockouts.get(username) ?? null,
       hash,
     );
+    return view.credential ? view : undefined;
   }
 
   /** A re-read of `username` that began at generation `since` has returned. */
