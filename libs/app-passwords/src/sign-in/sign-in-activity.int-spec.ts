@@ -54,6 +54,17 @@ describe('sign-in activity, a read model fed from Kafka (real PostgreSQL and bro
     ]);
   });
 
+  it('an event that is not a readable sign-in record is skipped, and the rest of its batch counted', async () => {
+    const tenantId = randomUUID();
+    const malformed = { ...attempt(tenantId, 2, true), data: { username: 'alice@contoso.test' } };
+    await applyOnce(db, signInActivityProjection, [
+      attempt(tenantId, 1, true),
+      malformed,
+      attempt(tenantId, 3, false),
+    ]);
+    expect(await activity(tenantId)).toEqual([{ allowed: 1, refused: 1, refused_by_reason: {} }]);
+  });
+
   it('R9: a batch from several lanes counts each attempt once, repeats within it and after it too', async () => {
     const tenantId = randomUUID();
     const lane = (n: number, event: EventEnvelope): EventEnvelope => ({

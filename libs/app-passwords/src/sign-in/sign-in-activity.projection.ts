@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { EventEnvelope } from '@latchkey/event-store';
 import type { KafkaProjection } from '@latchkey/messaging';
 import type { EntityManager } from 'typeorm';
@@ -8,6 +9,18 @@ interface SignInData {
   reason: string | null;
   attemptedAt: string;
 }
+
+const logger = new Logger('projection:sign-in-activity');
+
+const isSignInData = (data: unknown): data is SignInData => {
+  const candidate = data as Partial<SignInData> | null;
+  return (
+    typeof candidate?.username === 'string' &&
+    typeof candidate.attemptedAt === 'string' &&
+    !Number.isNaN(Date.parse(candidate.attemptedAt)) &&
+    (candidate.reason === undefined || candidate.reason === null || typeof candidate.reason === 'string')
+  );
+};
 
 /**
  * Adds `rows` (tenant_id, username, day, allowed, refused, refused_by_reason, last_attempt_at; one
@@ -38,7 +51,17 @@ export const signInActivityProjection: KafkaProjection = {
   handles: (type: string) => type === SIGN_IN_EVENT_TYPES.allowed || type === SIGN_IN_EVENT_TYPES.refused,
   async apply(tx: EntityManager, events: readonly EventEnvelope[]): Promise<void> {
     const days = new Map<string, DayCount>();
+    const unreadable = events.filter((event) => !isSignInData(event.data) || !event.tenantId);
+    // One event that is not a sign-in record (a hand-written row, a future schema) must not stop the
+    // read model for good: kafkajs gives up on a consumer whose batch throws what no retry fixes.
+    if (unreadable.length > 0)
+      logger.warn(
+        `skipped ${unreadable.length} event(s) that are not readable sign-in records: ${unreadable
+          .map((event) => event.id)
+          .join(', ')}`,
+      );
     for (const event of events) {
+      if (unreadable.includes(event)) continue;
       const data = event.data as SignInData;
       const day = data.attemptedAt.slice(0, 10); // attemptedAt is an ISO instant in UTC
       const key = JSON.stringify([event.tenantId, data.username, day]);
