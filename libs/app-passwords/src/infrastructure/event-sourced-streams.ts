@@ -49,6 +49,8 @@ export class EventSourcedStreams {
         announcedAt = announced.at;
       },
     });
+    // From what was appended, not from what the inline step last saw: a retried attempt's
+    // announcement rolled back with it, and a retry that appends nothing announces nothing.
     const invalidations = invalidationsOf(decision.appended);
     if (narrowsSignIns(decision.appended))
       await this.coherence.confirm(

@@ -67,9 +67,8 @@ export function invalidationsOf(events: readonly AppendedEvent[]): Invalidation[
     }
     if (tenant) entry.policy = true;
     if (!tenant && data.userId) entry.userIds.add(data.userId);
-    // A provisioning or a rename makes a name point at an account no replica has yet.
-    if ((event.type === 'UserProvisioned' || event.type === 'UserRenamed') && data.username)
-      entry.usernames.add(data.username);
+    // A rename makes the new name point at an account no replica holds under it yet.
+    if (event.type === 'UserRenamed' && data.username) entry.usernames.add(data.username);
   }
   const invalidations: Invalidation[] = [];
   const quiet = narrowsSignIns(events) ? {} : { quiet: true as const };

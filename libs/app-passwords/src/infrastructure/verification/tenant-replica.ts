@@ -80,10 +80,6 @@ export class TenantReplica {
     return this.accounts.size;
   }
 
-  get staleNames(): number {
-    return this.stale.size;
-  }
-
   /** How many touches are remembered for reads in flight (bounded; for tests and figures). */
   get pendingTouches(): number {
     return this.recent.size;

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ProblemError } from '@latchkey/problems';
-import { describeFailure } from '@latchkey/runtime';
+import { describeFailure, RepeatingTask } from '@latchkey/runtime';
 import { DataSource } from 'typeorm';
 import {
   ACK_CHANNEL,
@@ -90,9 +90,9 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
   private client?: Client;
   private connected = false;
   private replica?: VerificationReplica;
-  private leaseTimer?: NodeJS.Timeout;
+  /** Renews the lease, one renewal at a time, on the listening connection. */
+  private leases?: RepeatingTask;
   private reconnectTimer?: NodeJS.Timeout;
-  private renewing = false;
   private stopped = false;
   private pendingAcks: string[] = [];
 
@@ -110,8 +110,8 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.leaseTimer);
     clearTimeout(this.reconnectTimer);
+    await this.leases?.stop();
     this.replica?.reset();
     const client = this.client;
     this.client = undefined;
@@ -284,9 +284,9 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
   private async startServing(client: Client): Promise<void> {
     await client.query(`LISTEN ${INVALIDATION_CHANNEL}`);
     await this.register(client);
-    clearInterval(this.leaseTimer);
-    this.leaseTimer = setInterval(() => void this.renew(client), this.options.renewEveryMs);
-    this.leaseTimer.unref();
+    await this.leases?.stop();
+    this.leases = new RepeatingTask(() => this.renew(client), this.options.renewEveryMs);
+    this.leases.start();
   }
 
   /** Takes a lease under a new identity (memory is empty: it has just started or was forgotten). */
@@ -314,8 +314,7 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
   }
 
   private async renew(client: Client): Promise<void> {
-    if (this.renewing || client !== this.client || !this.replica) return;
-    this.renewing = true;
+    if (client !== this.client || !this.replica) return;
     try {
       this.sweepAcks();
       const sent = performance.now();
@@ -335,8 +334,6 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
     } catch (error) {
       // The connection's own error handler resets and reconnects; memory stops at the lease's end anyway.
       this.logger.warn(`verification lease not renewed: ${describeFailure(error)}`);
-    } finally {
-      this.renewing = false;
     }
   }
 
@@ -388,7 +385,7 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
     if (client !== this.client) return;
     this.client = undefined;
     this.connected = false;
-    clearInterval(this.leaseTimer);
+    void this.leases?.stop();
     // Announcements may be missed from here on: nothing in memory can be trusted.
     this.replica?.reset();
     this.pendingAcks = [];
