@@ -2,7 +2,7 @@
 // is sent exactly as written (`../` and odd encodings are not normalised away, as fetch would) and a
 // body can be any bytes with any headers. Every response is kept, for checks across a whole suite.
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { startApp, waitForHttp, type RunningApp } from './app-process';
+import { startAppAndWait, type RunningApp } from './app-process';
 import { ensureTestKeys } from './tokens';
 
 export interface ApiRequest {
@@ -82,13 +82,7 @@ export class ApiClient {
 /** Starts the built API on its own port (`npm run build` first) and a client for it. */
 export async function startApi(port: number): Promise<{ api: ApiClient; app: RunningApp; stop: () => void }> {
   ensureTestKeys();
-  const app = startApp('api', { API_PORT: String(port) });
-  await Promise.race([
-    waitForHttp(`http://127.0.0.1:${port}/health`),
-    app.exited.then((code) => {
-      throw new Error(`api exited with ${code}:\n${app.output()}`);
-    }),
-  ]);
+  const app = await startAppAndWait('api', { API_PORT: String(port) }, `http://127.0.0.1:${port}/health`);
   const stop = () => {
     if (app.child.exitCode === null) app.child.kill('SIGKILL');
   };

@@ -40,3 +40,22 @@ export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<Resp
     }
   }
 }
+
+/**
+ * Starts a built app and waits until `healthUrl` answers; fails at once, with the app's output, if
+ * it exits first.
+ */
+export async function startAppAndWait(
+  app: keyof typeof entryPoints,
+  env: Record<string, string>,
+  healthUrl: string,
+): Promise<RunningApp> {
+  const running = startApp(app, env);
+  await Promise.race([
+    waitForHttp(healthUrl),
+    running.exited.then((code) => {
+      throw new Error(`${app} exited with ${code}:\n${running.output()}`);
+    }),
+  ]);
+  return running;
+}

@@ -5,7 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '@latchkey/persistence';
 import { ApiClient } from './api-client';
-import { startApp, waitForHttp, type RunningApp } from './app-process';
+import { startAppAndWait, type RunningApp } from './app-process';
 import { integrationConfig } from './integration-config';
 import { ensureTestKeys, mintToken } from './tokens';
 
@@ -36,14 +36,7 @@ describe('where the outbox relay runs (EVENT_RELAY_IN)', () => {
   });
 
   async function start(app: 'api' | 'sync-worker', extra: Record<string, string>, health: string) {
-    const process = startApp(app, { ...env, ...extra });
-    running.push(process);
-    await Promise.race([
-      waitForHttp(health),
-      process.exited.then((code) => {
-        throw new Error(`${app} exited with ${code}:\n${process.output()}`);
-      }),
-    ]);
+    running.push(await startAppAndWait(app, { ...env, ...extra }, health));
   }
 
   const unpublished = async (tenantId: string): Promise<number> => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startApp, waitForHttp, type RunningApp } from './app-process';
+import { startAppAndWait, type RunningApp } from './app-process';
 import { ensureTestKeys, hostileTokens, mintToken } from './tokens';
 
 // A port apart from a developer's running API and from the other e2e suites.
@@ -28,13 +28,7 @@ describe('the HTTP edge of the api process', () => {
 
   beforeAll(async () => {
     ensureTestKeys();
-    running = startApp('api', { API_PORT: '3193' });
-    await Promise.race([
-      waitForHttp(`${base}/health`),
-      running.exited.then((code) => {
-        throw new Error(`api exited with ${code}:\n${running.output()}`);
-      }),
-    ]);
+    running = await startAppAndWait('api', { API_PORT: '3193' }, `${base}/health`);
   }, 60_000);
 
   afterAll(() => {

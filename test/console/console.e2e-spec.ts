@@ -11,7 +11,7 @@ import { signWebhook } from '@latchkey/offboarding';
 import { Attribute } from 'ldapts';
 import { ldapsClient, SambaAdmin, samba } from '../../libs/directory/src/testing/samba-admin';
 import { ApiClient, expectProblem } from '../api-client';
-import { startApp, waitForHttp, type RunningApp } from '../app-process';
+import { startAppAndWait, type RunningApp } from '../app-process';
 import { ensureTestKeys, mintToken } from '../tokens';
 import { expectAccessible, launchBrowser, openPage, type ConsolePage, type ExpectedRefusal } from './browser';
 
@@ -36,14 +36,7 @@ let auditor: string;
 const opened: ConsolePage[] = [];
 
 async function start(app: 'api' | 'sync-worker', env: Record<string, string>, health: string) {
-  const process = startApp(app, env);
-  running.push(process);
-  await Promise.race([
-    waitForHttp(health),
-    process.exited.then((code) => {
-      throw new Error(`${app} exited with ${code}:\n${process.output()}`);
-    }),
-  ]);
+  running.push(await startAppAndWait(app, env, health));
 }
 
 async function provision(name: string): Promise<{ userId: string; username: string; token: string }> {

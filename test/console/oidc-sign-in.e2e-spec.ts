@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { ApiClient } from '../api-client';
-import { startApp, waitForHttp, type RunningApp } from '../app-process';
+import { startAppAndWait, waitForHttp, type RunningApp } from '../app-process';
 import { ensureTestKeys, mintToken } from '../tokens';
 import { expectAccessible, launchBrowser, openPage } from './browser';
 
@@ -25,14 +25,9 @@ let issuerProcess: ChildProcess;
 const apps: RunningApp[] = [];
 
 async function startApi(port: number, env: Record<string, string>): Promise<ApiClient> {
-  const app = startApp('api', { API_PORT: String(port), ...env });
-  apps.push(app);
-  await Promise.race([
-    waitForHttp(`http://127.0.0.1:${port}/health`),
-    app.exited.then((code) => {
-      throw new Error(`api exited with ${code}:\n${app.output()}`);
-    }),
-  ]);
+  apps.push(
+    await startAppAndWait('api', { API_PORT: String(port), ...env }, `http://127.0.0.1:${port}/health`),
+  );
   return new ApiClient(port);
 }
 
