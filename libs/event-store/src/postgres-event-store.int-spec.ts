@@ -227,4 +227,30 @@ describe('PostgresEventStore (real PostgreSQL)', () => {
     }
     expect(seen).toEqual([slowId, fastId]);
   });
+
+  it('on a held connection, appends as one prepared statement and still refuses a stale version', async () => {
+    const held = db.createQueryRunner();
+    await held.connect();
+    try {
+      const id = stream();
+      const append = (expectedVersion: number | 'any', n: number) =>
+        store.append(
+          { streamId: id, streamType: 'test', expectedVersion, events: [happened(n)], context },
+          held,
+        );
+      await append(0, 1);
+      await append('any', 2);
+      await append('any', 3);
+      expect((await store.readStream(id)).map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+      // The two "any" appends share one statement, parsed and planned once on this connection.
+      const prepared: { statement: string }[] = await held.query(
+        `SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%ON CONFLICT (id) DO UPDATE%'`,
+      );
+      expect(prepared).toHaveLength(1);
+      await expect(append(1, 4)).rejects.toBeInstanceOf(ConcurrencyError);
+      expect(await store.readStream(id)).toHaveLength(3);
+    } finally {
+      await held.release();
+    }
+  });
 });

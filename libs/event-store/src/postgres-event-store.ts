@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { queryPrepared } from '@latchkey/persistence';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import {
   ConcurrencyError,
@@ -74,7 +75,8 @@ export class PostgresEventStore {
 
   /**
    * `connection`: a connection the caller holds for itself (a hot writer that must not queue behind
-   * the pool's readers); only for appends without a function inline projection.
+   * the pool's readers); only for appends without a function inline projection. There the append
+   * runs as a prepared statement: a hot writer's statement is planned once, not on every append.
    */
   async append(request: AppendRequest, connection?: QueryRunner): Promise<EventEnvelope[]> {
     const { streamId, events, expectedVersion, inline } = request;
@@ -92,7 +94,9 @@ export class PostgresEventStore {
             if (stored.length > 0) await inline(tx, stored.map(toEnvelope));
             return stored;
           })
-        : await (connection ?? this.db).query(sql, parameters);
+        : connection
+          ? await queryPrepared<EventRow>(connection, sql, parameters)
+          : await this.db.query(sql, parameters);
       // The stream did not move (its version was not the one expected): nothing was written.
       if (rows.length === 0) throw new ConcurrencyError(streamId, expectedVersion);
       return rows.map(toEnvelope);
