@@ -57,7 +57,12 @@ describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
       }
     }
 
-    const relayOptions = { topic, idlePollMs: 20 };
+    const vacuums = async (): Promise<number> =>
+      (await db.query(`SELECT vacuum_count::int AS n FROM pg_stat_user_tables WHERE relname = 'outbox'`))[0]
+        .n;
+    const vacuumsBefore = await vacuums();
+    // Ten events: the active relay vacuums the outbox at least once (it deletes what it published).
+    const relayOptions = { topic, idlePollMs: 20, vacuumEveryRows: 5 };
     relays.push(
       new OutboxRelay(db, kafka, publicView, relayOptions),
       new OutboxRelay(db, kafka, publicView, relayOptions),
@@ -97,5 +102,11 @@ describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
       [streams],
     );
     expect(pending).toBe(0);
+    let vacuumsAfter = await vacuums();
+    for (const deadline = Date.now() + 10_000; vacuumsAfter <= vacuumsBefore && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      vacuumsAfter = await vacuums();
+    }
+    expect(vacuumsAfter).toBeGreaterThan(vacuumsBefore);
   }, 60_000);
 });
