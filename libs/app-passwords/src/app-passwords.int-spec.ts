@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
-import { LatchkeyConfigModule } from '@latchkey/config';
-import { migrate, PersistenceModule } from '@latchkey/persistence';
 import { DataSource } from 'typeorm';
-import { integrationConfig } from '../../../test/integration-config';
+import { startIntegrationApp } from '../../../test/integration-app';
 import { AppPasswordsModule } from './app-passwords.module';
 import { CreateAppPasswordCommand, type CreatedAppPassword } from './app-passwords/create-app-password';
 import { ListAppPasswords, type AppPasswordSummary } from './app-passwords/list-app-passwords';
@@ -24,12 +21,7 @@ describe('app passwords (real PostgreSQL)', () => {
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    await migrate(integrationConfig());
-    const moduleRef = await Test.createTestingModule({
-      imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, AppPasswordsModule],
-    }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await startIntegrationApp(AppPasswordsModule);
     commands = app.get(CommandBus);
     queries = app.get(QueryBus);
     db = app.get(DataSource);

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CommandBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
-import { LatchkeyConfigModule } from '@latchkey/config';
-import { migrate, PersistenceModule } from '@latchkey/persistence';
 import { stack } from '../../../../test/stack';
-import { integrationConfig } from '../../../../test/integration-config';
+import { startIntegrationApp } from '../../../../test/integration-app';
 import { AppPasswordsModule } from '../app-passwords.module';
 import { CreateAppPasswordCommand, type CreatedAppPassword } from '../app-passwords/create-app-password';
 import { RunTenantCommand } from '../tenants/tenant-commands';
@@ -17,12 +14,7 @@ describe('R7: federated users’ app passwords are verified here, bypassing fede
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    await migrate(integrationConfig());
-    const moduleRef = await Test.createTestingModule({
-      imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, AppPasswordsModule],
-    }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await startIntegrationApp(AppPasswordsModule);
     commands = app.get(CommandBus);
     close = () => app.close();
   });

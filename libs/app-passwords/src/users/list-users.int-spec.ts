@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
-import { LatchkeyConfigModule } from '@latchkey/config';
-import { migrate, PersistenceModule } from '@latchkey/persistence';
-import { integrationConfig } from '../../../../test/integration-config';
+import { startIntegrationApp } from '../../../../test/integration-app';
 import { GetMyAppPasswordPolicy, type MyAppPasswordPolicy } from '../app-passwords/app-password-policy';
 import { CreateAppPasswordCommand } from '../app-passwords/create-app-password';
 import { AppPasswordsModule } from '../app-passwords.module';
@@ -19,12 +16,7 @@ describe('users page and app-password policy (real PostgreSQL)', () => {
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    await migrate(integrationConfig());
-    const moduleRef = await Test.createTestingModule({
-      imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, AppPasswordsModule],
-    }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await startIntegrationApp(AppPasswordsModule);
     commands = app.get(CommandBus);
     queries = app.get(QueryBus);
     close = () => app.close();

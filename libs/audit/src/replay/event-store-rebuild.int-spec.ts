@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { CommandBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
 import {
   AppPasswordsModule,
   CreateAppPasswordCommand,
@@ -14,12 +13,10 @@ import {
   type SignInVerdict,
   type UserCommandRequest,
 } from '@latchkey/app-passwords';
-import { LatchkeyConfigModule } from '@latchkey/config';
 import { eventColumns, toEnvelope, type EventRow } from '@latchkey/event-store';
 import { applyOnce } from '@latchkey/messaging';
-import { migrate, PersistenceModule } from '@latchkey/persistence';
 import { DataSource } from 'typeorm';
-import { integrationConfig } from '../../../../test/integration-config';
+import { startIntegrationApp } from '../../../../test/integration-app';
 import { inReplayDatabase } from './testing/replay-database';
 import { createStaging, CREDENTIAL_TYPES, projectStagedBatch, STAGING } from './batch-projection';
 import { rebuildReadModels } from './event-store-rebuild';
@@ -43,12 +40,7 @@ describe('replay: rebuilding read models from the event store (real PostgreSQL)'
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    await migrate(integrationConfig());
-    const moduleRef = await Test.createTestingModule({
-      imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, AppPasswordsModule],
-    }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await startIntegrationApp(AppPasswordsModule);
     commands = app.get(CommandBus);
     db = app.get(DataSource);
     close = () => app.close();

@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CommandBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
-import { LatchkeyConfigModule } from '@latchkey/config';
-import { migrate, PersistenceModule } from '@latchkey/persistence';
 import { ProblemError } from '@latchkey/problems';
 import { DataSource } from 'typeorm';
-import { integrationConfig } from '../../../../../test/integration-config';
+import { startIntegrationApp } from '../../../../../test/integration-app';
 import { AppPasswordsModule } from '../../app-passwords.module';
 import { CreateAppPasswordCommand, type CreatedAppPassword } from '../../app-passwords/create-app-password';
 import { normaliseAppPassword } from '../../domain';
@@ -32,12 +29,7 @@ describe('verification replicas across instances (real PostgreSQL)', () => {
   const extra: VerificationCoherence[] = [];
 
   beforeAll(async () => {
-    await migrate(integrationConfig());
-    const moduleRef = await Test.createTestingModule({
-      imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, AppPasswordsModule],
-    }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await startIntegrationApp(AppPasswordsModule);
     commands = app.get(CommandBus);
     db = app.get(DataSource);
     hasher = app.get(AppPasswordHasher);
