@@ -111,24 +111,22 @@ export interface Tenant {
   version: number;
 }
 
-export interface UserView {
+/** What every view of a user says of them. */
+interface UserSummary {
   userId: string;
   username: string;
   source: string;
   status: string;
   mfa: string;
   mfaRegistered: boolean;
+}
+
+export interface UserView extends UserSummary {
   requiresModernAuth: boolean;
 }
 
 /** A row of `GET /v1/users/page`. */
-export interface UserRow {
-  userId: string;
-  username: string;
-  source: string;
-  status: string;
-  mfa: string;
-  mfaRegistered: boolean;
+export interface UserRow extends UserSummary {
   appPasswordCount: number;
 }
 

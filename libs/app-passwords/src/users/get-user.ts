@@ -10,13 +10,36 @@ export class GetUser {
   ) {}
 }
 
-export interface UserView {
+/** What every view of a user says of them (the user page and the users list). */
+export interface UserSummary {
   userId: string;
   username: string;
   source: string;
   status: string;
   mfa: string;
   mfaRegistered: boolean;
+}
+
+/** An accounts row's columns as the driver returns them. */
+export interface UserSummaryRow {
+  user_id: string;
+  username: string;
+  source: string;
+  status: string;
+  mfa: string;
+  mfa_registered: boolean;
+}
+
+export const toUserSummary = (row: UserSummaryRow): UserSummary => ({
+  userId: row.user_id,
+  username: row.username,
+  source: row.source,
+  status: row.status,
+  mfa: row.mfa,
+  mfaRegistered: row.mfa_registered,
+});
+
+export interface UserView extends UserSummary {
   requiresModernAuth: boolean;
   roles: string[];
   version: number;
@@ -35,12 +58,7 @@ export class GetUserHandler implements IQueryHandler<GetUser, UserView | undefin
     );
     if (!row) return undefined;
     return {
-      userId: row.user_id,
-      username: row.username,
-      source: row.source,
-      status: row.status,
-      mfa: row.mfa,
-      mfaRegistered: row.mfa_registered,
+      ...toUserSummary(row),
       requiresModernAuth: row.requires_modern_auth,
       roles: row.roles,
       version: row.stream_version,

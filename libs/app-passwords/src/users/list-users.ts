@@ -1,6 +1,7 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { ProblemError } from '@latchkey/problems';
 import { DataSource } from 'typeorm';
+import { toUserSummary, type UserSummary, type UserSummaryRow } from './get-user';
 
 /**
  * A page of the tenant's live users, in username order, resuming after `cursor`. `prefix` (already
@@ -15,13 +16,7 @@ export class ListUsers {
   ) {}
 }
 
-export interface UserRow {
-  userId: string;
-  username: string;
-  source: string;
-  status: string;
-  mfa: string;
-  mfaRegistered: boolean;
+export interface UserRow extends UserSummary {
   /** Not revoked (expired ones included): the rows the user's app-password list shows. */
   appPasswordCount: number;
 }
@@ -81,15 +76,7 @@ export class ListUsersHandler implements IQueryHandler<ListUsers, UserPage> {
    */
   async execute({ tenantId, limit, prefix, cursor }: ListUsers): Promise<UserPage> {
     const after = cursor === undefined ? null : decodeUserCursor(cursor, prefix);
-    const rows: {
-      user_id: string;
-      username: string;
-      source: string;
-      status: string;
-      mfa: string;
-      mfa_registered: boolean;
-      app_passwords: number;
-    }[] = await this.db.query(
+    const rows: (UserSummaryRow & { app_passwords: number })[] = await this.db.query(
       `SELECT a.user_id, a.username, a.source, a.status, a.mfa, a.mfa_registered,
               (SELECT count(*)::int FROM credentials c
                 WHERE c.user_id = a.user_id AND c.revoked_at IS NULL) AS app_passwords
@@ -101,15 +88,9 @@ export class ListUsersHandler implements IQueryHandler<ListUsers, UserPage> {
        LIMIT $4`,
       [tenantId, after, prefix === undefined ? null : likePrefix(prefix), limit + 1],
     );
-    const items = rows.slice(0, limit).map((r) => ({
-      userId: r.user_id,
-      username: r.username,
-      source: r.source,
-      status: r.status,
-      mfa: r.mfa,
-      mfaRegistered: r.mfa_registered,
-      appPasswordCount: r.app_passwords,
-    }));
+    const items = rows
+      .slice(0, limit)
+      .map((r) => ({ ...toUserSummary(r), appPasswordCount: r.app_passwords }));
     const next = rows.length > limit ? encodeUserCursor(items[items.length - 1].username, prefix) : null;
     return { items, next };
   }
