@@ -400,7 +400,12 @@ describe('app passwords over HTTP, end to end', () => {
     ).toMatchObject({
       allowed: true,
     });
-    const [listed] = await listMine(frank);
+    // Last use is a read model fed from Kafka (no database write per verification): it follows.
+    let [listed] = await listMine(frank);
+    for (const deadline = Date.now() + 30_000; !listed.lastUsed && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 100));
+      [listed] = await listMine(frank);
+    }
     expect(listed.lastUsed).toEqual({ at: expect.any(String), clientIp: '198.51.100.7', protocol: 'SMTP' });
     const at = Date.parse((listed.lastUsed as { at: string }).at);
     expect(at).toBeGreaterThanOrEqual(before - 1000);

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { eventColumns, toEnvelope, type EventRow } from '@latchkey/event-store';
+import { applyOnce } from '@latchkey/messaging';
 import { DataSource } from 'typeorm';
 import { startIntegrationApp } from '../../../test/integration-app';
 import { AppPasswordsModule } from './app-passwords.module';
@@ -9,6 +11,7 @@ import { DomainError } from './domain';
 import type { CommandContext } from './infrastructure/event-sourced-streams';
 import { signInStreamIds } from './infrastructure/sign-in-recorder';
 import { ReportLeak } from './leak-reports/report-leak';
+import { signInActivityProjection } from './sign-in/sign-in-activity.projection';
 import { VerifySignIn, type SignInVerdict } from './sign-in/verify-sign-in.command';
 import { RunTenantCommand } from './tenants/tenant-commands';
 import { RunUserCommand, type UserCommandRequest } from './users/user-commands';
@@ -43,6 +46,18 @@ describe('app passwords (real PostgreSQL)', () => {
       ),
     );
     return tenantId;
+  }
+
+  /**
+   * What the Kafka consumer does with a tenant's recorded attempts (this module runs none): last use
+   * (B7) is the sign-in-activity projection's, never written by the verification itself.
+   */
+  async function consumeSignIns(tenantId: string): Promise<void> {
+    const rows: EventRow[] = await db.query(
+      `SELECT ${eventColumns()} FROM events WHERE stream_id = ANY($1::text[]) ORDER BY seq`,
+      [signInStreamIds(tenantId)],
+    );
+    await applyOnce(db, signInActivityProjection, rows.map(toEnvelope));
   }
 
   const user = (tenantId: string, command: UserCommandRequest) =>
@@ -151,8 +166,12 @@ describe('app passwords (real PostgreSQL)', () => {
       'LegacySignInFailed',
     ]);
     expect(JSON.stringify(recorded)).not.toContain(created.password.replace(/ /g, ''));
-    const [list] = (await queries.execute(new ListAppPasswords(tenantId, userId))) as AppPasswordSummary[];
-    expect(list.lastUsed).toMatchObject({ clientIp: '192.0.2.10', protocol: 'IMAP' });
+    const lastUsed = async () =>
+      ((await queries.execute(new ListAppPasswords(tenantId, userId))) as AppPasswordSummary[])[0].lastUsed;
+    // B7: the verifications wrote their events and nothing else; last use comes from them.
+    expect(await lastUsed()).toBeNull();
+    await consumeSignIns(tenantId);
+    expect(await lastUsed()).toMatchObject({ clientIp: '192.0.2.10', protocol: 'IMAP' });
   });
 
   it('R9, B7: 300 simultaneous attempts are each recorded once, across the lanes, and last use counts them all', async () => {
@@ -187,10 +206,51 @@ describe('app passwords (real PostgreSQL)', () => {
       [signInStreamIds(tenantId)],
     );
     expect(lanes.every((lane) => lane.version === lane.events && lane.events === lane.queued)).toBe(true);
+    await consumeSignIns(tenantId);
     const [{ uses }] = await db.query(`SELECT uses::int FROM credential_usage WHERE app_password_id = $1`, [
       created.appPasswordId,
     ]);
     expect(uses).toBe(200);
+  });
+
+  it('B7: last use is the newest success, each counted once however often the consumer is handed it', async () => {
+    const tenantId = await tenantWith();
+    const { userId, username } = await mfaUser(tenantId);
+    const created = await create(tenantId, userId, 'Laptop');
+    for (const [protocol, ip] of [
+      ['IMAP', '192.0.2.1'],
+      ['SMTP', '192.0.2.2'],
+      ['POP', '192.0.2.3'],
+    ])
+      expect(await verify(tenantId, username, created.password, protocol, ip)).toMatchObject({
+        allowed: true,
+      });
+    const rows: EventRow[] = await db.query(
+      `SELECT ${eventColumns()} FROM events WHERE stream_id = ANY($1::text[]) ORDER BY seq`,
+      [signInStreamIds(tenantId)],
+    );
+    const attempts = rows.map(toEnvelope);
+    // A success naming an app password the credentials model does not hold (a hand-written event):
+    // skipped, never a foreign-key failure that would stop the consumer on this batch for good.
+    const stray = {
+      ...attempts[0],
+      id: randomUUID(),
+      streamId: `sign-ins-${tenantId}-stray`,
+      version: 1,
+      data: { ...(attempts[0].data as object), appPasswordId: randomUUID() },
+    };
+    await applyOnce(db, signInActivityProjection, [attempts[0], stray]);
+    // What a relay re-sends after a crash, then the rest.
+    await applyOnce(db, signInActivityProjection, attempts);
+    await applyOnce(db, signInActivityProjection, attempts);
+    const usage = await db.query(
+      `SELECT app_password_id, uses::int, last_ip, last_protocol FROM credential_usage
+       WHERE app_password_id = ANY($1::uuid[])`,
+      [[created.appPasswordId, (stray.data as { appPasswordId: string }).appPasswordId]],
+    );
+    expect(usage).toEqual([
+      { app_password_id: created.appPasswordId, uses: 3, last_ip: '192.0.2.3', last_protocol: 'POP' },
+    ]);
   });
 
   it('R3: 50 simultaneous creations against the limit of 40 leave exactly 40', async () => {

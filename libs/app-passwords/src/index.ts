@@ -7,10 +7,16 @@ export {
   type MyAppPasswordPolicy,
 } from './app-passwords/app-password-policy';
 export { Clock } from './infrastructure/clock';
-export { recordLastUse, signInStreamIds } from './infrastructure/sign-in-recorder';
+export { signInStreamIds } from './infrastructure/sign-in-recorder';
 export type { CommandContext } from './infrastructure/event-sourced-streams';
 export { ReportLeak, type LeakReportResult } from './leak-reports/report-leak';
-export { signInActivityProjection, upsertSignInActivity } from './sign-in/sign-in-activity.projection';
+export {
+  countSignIns,
+  readableSignIns,
+  recordLastUse,
+  signInActivityProjection,
+  upsertSignInActivity,
+} from './sign-in/sign-in-activity.projection';
 export { VerifySignIn, type SignInVerdict } from './sign-in/verify-sign-in.command';
 export { RunTenantCommand, type TenantResult } from './tenants/tenant-commands';
 export { GetUser, type UserView } from './users/get-user';

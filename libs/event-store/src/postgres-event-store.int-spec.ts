@@ -153,39 +153,6 @@ describe('PostgresEventStore (real PostgreSQL)', () => {
     expect(await db.query(`SELECT 1 FROM streams WHERE id = $1`, [id])).toEqual([]);
   });
 
-  it('runs SQL inline projections over the stored rows in the same statement, all or nothing', async () => {
-    const id = stream();
-    const [first, second] = await store.append({
-      streamId: id,
-      streamType: 'test',
-      expectedVersion: 0,
-      events: [happened(1), happened(2)],
-      context,
-      inlineSql: [
-        `INSERT INTO projection_checkpoints (name, position)
-         SELECT 'inline-' || stream_id, max(seq) FROM stored GROUP BY stream_id`,
-      ],
-    });
-    expect(
-      await db.query(`SELECT position::text FROM projection_checkpoints WHERE name = $1`, [`inline-${id}`]),
-    ).toEqual([{ position: second.seq.toString() }]);
-    expect(second.seq).toBeGreaterThan(first.seq);
-
-    await expect(
-      store.append({
-        streamId: id,
-        streamType: 'test',
-        expectedVersion: 2,
-        events: [happened(3)],
-        context,
-        inlineSql: [`INSERT INTO projection_checkpoints (name, position) SELECT NULL, seq FROM stored`],
-      }),
-    ).rejects.toThrow(/null value/);
-    expect((await store.readStream(id)).map((e) => e.version)).toEqual([1, 2]);
-    const [{ version }] = await db.query(`SELECT version FROM streams WHERE id = $1`, [id]);
-    expect(version).toBe(2);
-  });
-
   it('never lets a tailing reader skip an event whose transaction commits late', async () => {
     const [{ max }] = await db.query(`SELECT coalesce(max(seq), 0)::text AS max FROM events`);
     const from = BigInt(max);

@@ -20,12 +20,6 @@ export interface AppendRequest {
   events: readonly NewEvent[];
   context: AppendContext;
   inline?: InlineProjection;
-  /**
-   * Inline projections written as SQL: data-modifying statements that read the appended rows from
-   * `stored` (the events table's columns). They join the append's one statement, so an append with
-   * only these is still one round trip. No parameters: everything they need is in the events.
-   */
-  inlineSql?: readonly string[];
 }
 
 /** An events row as the driver returns it. */
@@ -190,9 +184,7 @@ function appendStatement(request: AppendRequest): [string, unknown[]] {
           WITH ORDINALITY AS e(id, type, schema_version, data, occurred_at, ordinal)
       ORDER BY e.ordinal
       RETURNING ${eventColumns()}),
-    queued AS (INSERT INTO outbox (event_seq) SELECT seq FROM stored ORDER BY seq)${(request.inlineSql ?? [])
-      .map((statement, i) => `,\n    inline_${i} AS (${statement})`)
-      .join('')}
+    queued AS (INSERT INTO outbox (event_seq) SELECT seq FROM stored ORDER BY seq)
     SELECT * FROM stored ORDER BY version`;
   const parameters: unknown[] = [
     streamId,

@@ -47,7 +47,8 @@ const MAX_BATCH = 500;
  * durable, but attempts that arrive while every lane has a commit in flight share the next one.
  * Under load a verification then costs a fraction of a transaction, while none is answered before
  * it is recorded (R9: on premises nothing logs app-password use, so this is the only record).
- * Last use (B7) rides on the same statement, so verification itself never writes per request.
+ * Nothing else is written here: last use (B7) and the activity counts are the sign-in-activity
+ * projection's, fed from Kafka, so a group commit is the append alone.
  */
 @Injectable()
 export class SignInRecorder implements OnModuleDestroy {
@@ -140,7 +141,6 @@ export class SignInRecorder implements OnModuleDestroy {
         },
       })),
       context: { tenantId, actor: { kind: 'gateway' }, occurredAt: pendings[0].record.attemptedAt },
-      inlineSql: [RECORD_LAST_USE],
     };
   }
 
@@ -149,28 +149,3 @@ export class SignInRecorder implements OnModuleDestroy {
     await Promise.all([...this.connections.keys()].map((lane) => this.dropConnection(lane)));
   }
 }
-
-/**
- * B7: last use per app password, from the successes in `source` (rows of the events table: the
- * append's `stored`, or a replay's batch), in one statement: the newest attempt's time, IP and
- * protocol (on equal instants the later event wins, as a later append does), and the count. Rows in
- * key order: two lanes upserting the same credentials lock them in one order, never a deadlock.
- */
-export const recordLastUse = (source: string): string => `
-  INSERT INTO credential_usage AS u (app_password_id, last_used_at, last_ip, last_protocol, uses)
-  SELECT DISTINCT ON (app_password_id) app_password_id, attempted_at, client_ip, protocol,
-         count(*) OVER (PARTITION BY app_password_id)
-  FROM (SELECT (data ->> 'appPasswordId')::uuid AS app_password_id,
-               (data ->> 'attemptedAt')::timestamptz AS attempted_at,
-               data ->> 'clientIp' AS client_ip, data ->> 'protocol' AS protocol, seq
-        FROM ${source}
-        WHERE type = '${SIGN_IN_EVENT_TYPES.allowed}' AND data ->> 'appPasswordId' IS NOT NULL) AS successes
-  ORDER BY app_password_id, attempted_at DESC, seq DESC
-  ON CONFLICT (app_password_id) DO UPDATE SET
-    uses = u.uses + EXCLUDED.uses,
-    last_used_at = GREATEST(u.last_used_at, EXCLUDED.last_used_at),
-    last_ip = CASE WHEN EXCLUDED.last_used_at >= u.last_used_at THEN EXCLUDED.last_ip ELSE u.last_ip END,
-    last_protocol = CASE WHEN EXCLUDED.last_used_at >= u.last_used_at
-                         THEN EXCLUDED.last_protocol ELSE u.last_protocol END`;
-
-const RECORD_LAST_USE = recordLastUse('stored');

@@ -168,7 +168,7 @@ const CREDENTIAL_STATEMENTS = [
    WHERE a.user_id = c.uid`,
 ];
 
-/** B7, with the very statement each sign-in append runs over the rows it stores. */
+/** B7, with the very statement the sign-in-activity projection runs over each batch it consumes. */
 const USAGE_STATEMENT = recordLastUse(STAGING);
 
 /**

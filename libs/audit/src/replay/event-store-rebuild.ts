@@ -72,8 +72,8 @@ const LOCK_FAILURES = new Set(['55P03', '40P01']); // lock_not_available, deadlo
  *    live tables move to `replaced_<id>` and the copies to public; commit; the old tables are dropped.
  *    On a lock timeout or deadlock the transaction lets go, catches up again, and retries.
  *
- * Why nothing is lost or counted twice across the swap. The inline projections write these tables in
- * the append's own transaction (credential_usage in the append statement itself).
+ * Why nothing is lost or counted twice across the swap. The inline projection writes its tables in
+ * the append's own transaction.
  * - An appender that already holds a lock on a live table (it has written to it) finishes first: the
  *   swap's LOCK waits for it. Its events are committed when the lock is granted, so the catch-up in
  *   the swap (a fresh READ COMMITTED snapshot after the LOCK) sees and applies them.
@@ -86,8 +86,9 @@ const LOCK_FAILURES = new Set(['55P03', '40P01']); // lock_not_available, deadlo
  * - Readers (verification) wait at most for the lock attempt plus the swap (a few milliseconds of
  *   catch-up), then read the new tables. Appenders that lose a lock race to the swap are never the
  *   ones PostgreSQL aborts: lock_timeout is below deadlock_timeout, so the swap gives up first.
- * - The Kafka-fed sign_in_activity is rebuilt from the same events: its positions then say which
- *   events it counts, and the consumer that resumes on the new tables skips them (applyOnce).
+ * - The Kafka-fed sign_in_activity and credential_usage are rebuilt from the same events: their
+ *   positions then say which events they count, and the consumer that resumes on the new tables
+ *   skips them (applyOnce).
  */
 export async function rebuildReadModels(
   db: DataSource,

@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { signInActivityProjection } from '@latchkey/app-passwords';
+import { CommandBus } from '@nestjs/cqrs';
+import {
+  AppPasswordsModule,
+  CreateAppPasswordCommand,
+  RunTenantCommand,
+  RunUserCommand,
+  signInActivityProjection,
+  type CreatedAppPassword,
+} from '@latchkey/app-passwords';
 import type { EventEnvelope } from '@latchkey/event-store';
 import { applyOnce, KafkaProjectionRunner, toCloudEventMessage } from '@latchkey/messaging';
-import { dataSourceOptions, migrate } from '@latchkey/persistence';
 import { Kafka, logLevel } from 'kafkajs';
 import { DataSource } from 'typeorm';
+import { startIntegrationApp } from '../../../../test/integration-app';
 import { integrationConfig } from '../../../../test/integration-config';
 import { inReplayDatabase } from './testing/replay-database';
 import { rebuildFromKafka } from './kafka-rebuild';
@@ -23,16 +31,53 @@ describe('replay: rebuilding the Kafka-fed read models from the topic (real Post
   const topic = `test-replay-${randomUUID()}`;
   const versions = new Map<string, number>();
   const produced: EventEnvelope[] = [];
+  /** Two app passwords of one user: the successes name them in turn (last use, B7). */
+  const appPasswordIds: string[] = [];
   let db: DataSource;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    await migrate(config);
-    db = await new DataSource(dataSourceOptions(config)).initialize();
+    const app = await startIntegrationApp(AppPasswordsModule);
+    close = () => app.close();
+    db = app.get(DataSource);
     // This suite's database holds only what its tests write: the live model starts empty.
-    await db.query(`TRUNCATE sign_in_activity`);
+    await db.query(`TRUNCATE sign_in_activity, credential_usage`);
     await db.query(`DELETE FROM projection_stream_positions WHERE projection = 'sign-in-activity'`);
+    const commands = app.get(CommandBus);
+    const context = { tenantId, actor: { kind: 'admin' as const, id: 'test-admin' } };
+    const userId = randomUUID();
+    await commands.execute(
+      new RunTenantCommand(
+        { type: 'CreateTenant', data: { tenantId, name: 'Contoso', policy: { appPasswordsAllowed: true } } },
+        context,
+      ),
+    );
+    for (const command of [
+      {
+        type: 'ProvisionUser',
+        data: {
+          tenantId,
+          userId,
+          username: 'user0@contoso.test',
+          source: 'cloud',
+          mfa: 'enforced',
+          origin: 'admin',
+        },
+      },
+      { type: 'CompleteMfaRegistration', data: { tenantId, userId } },
+    ] as const)
+      await commands.execute(new RunUserCommand(command, context));
+    for (const name of ['Laptop', 'Phone']) {
+      const created: CreatedAppPassword = await commands.execute(
+        new CreateAppPasswordCommand(tenantId, userId, name, undefined, {
+          tenantId,
+          actor: { kind: 'user', id: userId },
+        }),
+      );
+      appPasswordIds.push(created.appPasswordId);
+    }
   });
-  afterAll(() => db?.destroy());
+  afterAll(() => close?.());
 
   /** Attempts on `lane`, made on `attemptedAt` and published at `publishedAt` (a late one: later). */
   async function publish(lane: number, attempts: { at: Date; publishedAt?: Date; allowed: boolean }[]) {
@@ -57,6 +102,9 @@ describe('replay: rebuilding the Kafka-fed read models from the topic (real Post
           username: `user${i % 3}@contoso.test`,
           reason: allowed ? null : i % 2 ? 'invalid-credentials' : 'account-locked',
           attemptedAt: at.toISOString(),
+          appPasswordId: allowed ? appPasswordIds[i % 2] : null,
+          clientIp: `192.0.2.${1 + (produced.length % 200)}`,
+          protocol: i % 2 ? 'IMAP' : 'SMTP',
         },
         occurredAt: at,
         recordedAt: at,
@@ -75,7 +123,7 @@ describe('replay: rebuilding the Kafka-fed read models from the topic (real Post
   async function reference(): Promise<void> {
     await db.query(`DROP SCHEMA IF EXISTS replay_kafka_reference CASCADE`);
     await db.query(`CREATE SCHEMA replay_kafka_reference`);
-    for (const table of ['sign_in_activity', 'projection_stream_positions']) {
+    for (const table of ['sign_in_activity', 'credential_usage', 'projection_stream_positions']) {
       await db.query(`CREATE TABLE replay_kafka_reference.${table} (LIKE public.${table} INCLUDING ALL)`);
     }
     const inScratch = {
@@ -96,7 +144,11 @@ describe('replay: rebuilding the Kafka-fed read models from the topic (real Post
        UNION ALL
        SELECT to_jsonb(l), to_jsonb(r) FROM public.projection_stream_positions l
        FULL JOIN replay_kafka_reference.projection_stream_positions r USING (projection, stream_id)
-       WHERE l.projection = 'sign-in-activity' AND to_jsonb(l) IS DISTINCT FROM to_jsonb(r)`,
+       WHERE l.projection = 'sign-in-activity' AND to_jsonb(l) IS DISTINCT FROM to_jsonb(r)
+       UNION ALL
+       SELECT to_jsonb(l), to_jsonb(r) FROM public.credential_usage l
+       FULL JOIN replay_kafka_reference.credential_usage r USING (app_password_id)
+       WHERE to_jsonb(l) IS DISTINCT FROM to_jsonb(r)`,
     );
 
   async function settled(): Promise<void> {
@@ -155,6 +207,12 @@ describe('replay: rebuilding the Kafka-fed read models from the topic (real Post
         [tenantId],
       );
       expect(rows).toBeGreaterThanOrEqual(9);
+      // ...and last use (B7) of both app passwords, rebuilt under the same positions.
+      const [{ used }] = await db.query(
+        `SELECT count(*)::int AS used FROM credential_usage WHERE app_password_id = ANY($1::uuid[]) AND uses > 0`,
+        [appPasswordIds],
+      );
+      expect(used).toBe(2);
       const admin = kafka.admin();
       await admin.connect();
       const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
@@ -165,14 +223,16 @@ describe('replay: rebuilding the Kafka-fed read models from the topic (real Post
     }
   }, 120_000);
 
-  it('from a timestamp: later days from the topic, earlier ones kept, a late attempt of an earlier day counted once', async () => {
+  it('from a timestamp: later days from the topic, earlier ones kept, a late attempt of an earlier day counted once, last use merged', async () => {
     const runner = live();
     runner.start();
     await settled();
     await runner.stop();
     // Published today, attempted two days ago: the live consumer is stopped, so it has not counted it.
+    // A late success of that day too: it adds to its app password's uses, not to its last use.
     await publish(1, [
       { at: new Date(Date.now() - 2 * DAY + 30_000), publishedAt: new Date(), allowed: false },
+      { at: new Date(Date.now() - 2 * DAY + 31_000), publishedAt: new Date(), allowed: true },
     ]);
     await publish(0, [{ at: new Date(), allowed: true }]);
     const result = await rebuildFromKafka(db, kafka, {
@@ -180,8 +240,21 @@ describe('replay: rebuilding the Kafka-fed read models from the topic (real Post
       groupPrefix: `test-${randomUUID()}`,
       from: new Date(Date.now() - DAY),
     });
-    // Only messages published since yesterday began: today's and the late one, not the older days'.
+    // Only messages published since yesterday began: today's and the late ones, not the older days'.
     expect(result.messages).toBeLessThan(produced.length - 30);
+    // Last use: the newest success, not the late one published last.
+    const newest = (id: string) =>
+      Math.max(
+        ...produced
+          .filter((e) => (e.data as { appPasswordId: string | null }).appPasswordId === id)
+          .map((e) => e.occurredAt.getTime()),
+      );
+    const usage: { id: string; last: Date }[] = await db.query(
+      `SELECT app_password_id AS id, last_used_at AS last FROM credential_usage
+       WHERE app_password_id = ANY($1::uuid[]) ORDER BY app_password_id`,
+      [appPasswordIds],
+    );
+    expect(usage.map((u) => u.last.getTime() === newest(u.id))).toEqual([true, true]);
     const again = live();
     again.start();
     try {

@@ -1,10 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { signInActivityProjection } from '@latchkey/app-passwords';
+import {
+  countSignIns,
+  SIGN_IN_EVENT_TYPES,
+  readableSignIns,
+  recordLastUse,
+  signInActivityProjection,
+} from '@latchkey/app-passwords';
 import type { EventEnvelope } from '@latchkey/event-store';
 import { applyOnce, fromCloudEventMessage, type KafkaProjection } from '@latchkey/messaging';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
-import { MODEL_TABLES, SIGN_IN_ACTIVITY_PROJECTION } from './read-models';
+import { resolveModels, SIGN_IN_ACTIVITY_PROJECTION, tablesOf } from './read-models';
 import { TableCopies } from './table-swap';
 
 export interface KafkaRebuildProgress {
@@ -37,14 +43,16 @@ export interface KafkaRebuildResult {
   seconds: number;
 }
 
-const TABLES = MODEL_TABLES['sign-in-activity'];
-const EARLIER = 'replay_earlier_attempts';
+/** sign-in-activity and credential-usage: one projection's tables, under one set of positions. */
+const TABLES = tablesOf(resolveModels(['sign-in-activity']));
+/** With `from`: what the swap still needs of the consumed attempts (see `projection`). */
+const STASHED = 'replay_stashed_attempts';
 const LOCK_FAILURES = new Set(['55P03', '40P01']);
 const EVENTS_PER_TRANSACTION = 1_000;
 
 /**
- * Rebuilds the Kafka-fed read models (sign_in_activity and its projection_stream_positions rows) from
- * the events topic, with a fresh consumer group, into fresh tables (table-swap.ts), and swaps them in.
+ * Rebuilds the Kafka-fed read models (sign_in_activity, credential_usage and their
+ * projection_stream_positions rows) from the events topic, with a fresh consumer group, into fresh tables (table-swap.ts), and swaps them in.
  *
  * The live consumer keeps running meanwhile, into the live tables. The swap locks those tables (the
  * live consumer's next applyOnce waits), reads the topic's end offsets, lets the rebuild consume up to
@@ -58,6 +66,9 @@ const EVENTS_PER_TRANSACTION = 1_000;
  * events), so every attempt of those days is among them; attempts of earlier days published late are
  * among them too. Days before are copied from the live model in the swap; a late attempt of such a day
  * is added there only if the live model has not counted it (its version is above the live position).
+ * Last use is not per day: it is the live credential_usage, copied in the swap, plus the successes
+ * the rebuild consumed that the live model has not counted (above the live position), as the live
+ * consumer would have added them had it not been stopped by the swap.
  */
 export async function rebuildFromKafka(
   db: DataSource,
@@ -108,7 +119,8 @@ class KafkaRebuild {
     await this.copies.create();
     await this.copies.complete();
     await this.runner.query(
-      `CREATE TABLE ${this.schema}.${EARLIER} (stream_id text, version integer, type text, tenant_id uuid, data jsonb)`,
+      `CREATE TABLE ${this.schema}.${STASHED} (stream_id text, version integer, type text, tenant_id uuid,
+         data jsonb, seq bigint)`,
     );
     try {
       await this.consume();
@@ -122,7 +134,7 @@ class KafkaRebuild {
       };
     } catch (error) {
       await this.runner.query('ROLLBACK').catch(() => undefined);
-      await this.runner.query(`DROP TABLE IF EXISTS ${this.schema}.${EARLIER}`).catch(() => undefined);
+      await this.runner.query(`DROP TABLE IF EXISTS ${this.schema}.${STASHED}`).catch(() => undefined);
       await this.copies.drop(this.schema).catch(() => undefined);
       throw error;
     } finally {
@@ -220,7 +232,7 @@ class KafkaRebuild {
         this.applying = false;
         await this.inFlight;
         await this.mergeWithLive();
-        await this.runner.query(`DROP TABLE ${this.schema}.${EARLIER}`);
+        await this.runner.query(`DROP TABLE ${this.schema}.${STASHED}`);
         await this.copies.swapIn(`replaced_${this.id}`);
         await this.runner.query('COMMIT');
         await this.copies.drop(`replaced_${this.id}`);
@@ -243,31 +255,22 @@ class KafkaRebuild {
         `INSERT INTO ${s}.sign_in_activity SELECT * FROM public.sign_in_activity WHERE day < $1::date`,
         [this.fromDay],
       );
+      await this.runner.query(`INSERT INTO ${s}.credential_usage SELECT * FROM public.credential_usage`);
+      const unseen = `${s}.${STASHED} e
+        LEFT JOIN public.projection_stream_positions p ON p.projection = $1 AND p.stream_id = e.stream_id
+        WHERE e.version > coalesce(p.version, 0)`;
+      await this.runner.query(`SET LOCAL search_path = ${s}, public`);
       // Late attempts of the earlier days that the live model has not counted yet.
-      const late: { stream_id: string; version: number; type: string; tenant_id: string; data: unknown }[] =
-        await this.runner.query(
-          `SELECT e.* FROM ${s}.${EARLIER} e
-           LEFT JOIN public.projection_stream_positions p ON p.projection = $1 AND p.stream_id = e.stream_id
-           WHERE e.version > coalesce(p.version, 0) ORDER BY e.stream_id, e.version`,
-          [SIGN_IN_ACTIVITY_PROJECTION],
-        );
-      if (late.length > 0) {
-        await this.runner.query(`SET LOCAL search_path = ${s}, public`);
-        await signInActivityProjection.apply(
-          this.runner.manager,
-          late.map(
-            (row) =>
-              ({
-                streamId: row.stream_id,
-                version: row.version,
-                type: row.type,
-                tenantId: row.tenant_id,
-                data: row.data,
-              }) as EventEnvelope,
-          ),
-        );
-        await this.runner.query(`SET LOCAL search_path TO DEFAULT`);
-      }
+      const late: EventRow[] = await this.runner.query(
+        `SELECT e.* FROM ${unseen} AND left(e.data ->> 'attemptedAt', 10) < $2 ORDER BY e.stream_id, e.version`,
+        [SIGN_IN_ACTIVITY_PROJECTION, this.fromDay],
+      );
+      await countSignIns(this.runner.manager, readableSignIns(late.map(toEvent)));
+      // Successes of any day the live model has not counted yet.
+      await this.runner.query(recordLastUse(`(SELECT e.type, e.data, e.seq FROM ${unseen}) AS unseen`), [
+        SIGN_IN_ACTIVITY_PROJECTION,
+      ]);
+      await this.runner.query(`SET LOCAL search_path TO DEFAULT`);
     }
     await this.runner.query(
       `INSERT INTO ${s}.projection_stream_positions AS r SELECT * FROM public.projection_stream_positions
@@ -288,32 +291,39 @@ class KafkaRebuild {
     } as unknown as DataSource;
   }
 
-  /** The live projection, except that with `from`, attempts of earlier days are kept aside. */
+  /**
+   * The live projection, except that with `from` the swap still needs some of the attempts: those of
+   * earlier days (counted only if the live model has not) and every success (last use is merged with
+   * the live one then). Those are stashed; only the later days are counted as they come.
+   */
   private get projection(): KafkaProjection {
     const fromDay = this.fromDay;
-    const schema = this.schema;
+    if (!fromDay) return signInActivityProjection;
+    const stash = `${this.schema}.${STASHED}`;
     return {
       name: signInActivityProjection.name,
       handles: signInActivityProjection.handles,
       async apply(tx: EntityManager, events: readonly EventEnvelope[]): Promise<void> {
-        const dayOf = (e: EventEnvelope) =>
-          String((e.data as { attemptedAt: string }).attemptedAt).slice(0, 10);
-        const current = fromDay ? events.filter((e) => dayOf(e) >= fromDay) : events;
-        const earlier = fromDay ? events.filter((e) => dayOf(e) < fromDay) : [];
-        if (current.length > 0) await signInActivityProjection.apply(tx, current);
-        if (earlier.length > 0) {
-          await tx.query(
-            `INSERT INTO ${schema}.${EARLIER}
-             SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::uuid[], $5::jsonb[])`,
-            [
-              earlier.map((e) => e.streamId),
-              earlier.map((e) => e.version),
-              earlier.map((e) => e.type),
-              earlier.map((e) => e.tenantId),
-              earlier.map((e) => JSON.stringify(e.data)),
-            ],
-          );
-        }
+        const readable = readableSignIns(events);
+        const earlier = (e: (typeof readable)[number]) => e.data.attemptedAt.slice(0, 10) < fromDay;
+        await countSignIns(
+          tx,
+          readable.filter((e) => !earlier(e)),
+        );
+        const stashed = readable.filter((e) => earlier(e) || e.type === SIGN_IN_EVENT_TYPES.allowed);
+        if (stashed.length === 0) return;
+        await tx.query(
+          `INSERT INTO ${stash}
+           SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::uuid[], $5::jsonb[], $6::bigint[])`,
+          [
+            stashed.map((e) => e.streamId),
+            stashed.map((e) => e.version),
+            stashed.map((e) => e.type),
+            stashed.map((e) => e.tenantId),
+            stashed.map((e) => JSON.stringify(e.data)),
+            stashed.map((e) => e.seq.toString()),
+          ],
+        );
       },
     };
   }
@@ -322,3 +332,22 @@ class KafkaRebuild {
     this.options.onProgress?.({ phase, messages: this.messages, total: Math.max(this.total, this.messages) });
   }
 }
+
+interface EventRow {
+  stream_id: string;
+  version: number;
+  type: string;
+  tenant_id: string;
+  data: unknown;
+  seq: string;
+}
+
+const toEvent = (row: EventRow) =>
+  ({
+    seq: BigInt(row.seq),
+    streamId: row.stream_id,
+    version: row.version,
+    type: row.type,
+    tenantId: row.tenant_id,
+    data: row.data,
+  }) as EventEnvelope;
