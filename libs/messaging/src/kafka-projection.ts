@@ -57,12 +57,99 @@ export async function applyOnce(
   });
 }
 
+/**
+ * SQLSTATE classes that say nothing about the events: the connection (08), a deadlock or
+ * serialization failure (40), resources (53), a shutdown or a cancelled statement (57), a system
+ * error (58), and a lock timeout (55P03). The same apply may succeed a moment later.
+ */
+const TRANSIENT_CLASSES = new Set(['08', '40', '53', '57', '58']);
+const isTransient = (error: unknown): boolean => {
+  const { driverError, code, syscall } = (error ?? {}) as {
+    driverError?: { code?: unknown };
+    code?: unknown;
+    syscall?: unknown;
+  };
+  if (typeof syscall === 'string') return true; // a Node system error (ECONNRESET…): the connection's
+  const sqlState = driverError?.code ?? code;
+  return (
+    typeof sqlState === 'string' && (TRANSIENT_CLASSES.has(sqlState.slice(0, 2)) || sqlState === '55P03')
+  );
+};
+
+const answers = (db: DataSource): Promise<boolean> =>
+  db.query('SELECT 1').then(
+    () => true,
+    () => false,
+  );
+
+/** What an event set aside looked like when it failed. */
+export interface DeadLetter {
+  streamId: string;
+  version: number;
+  eventId: string;
+  error: string;
+}
+
+/**
+ * applyOnce, except that one event the projection cannot apply does not stop it for good. When a
+ * chunk fails while PostgreSQL answers, and not for a transient reason, its events are applied one
+ * at a time; an event that fails on its own is set aside in projection_dead_letters with its error,
+ * and its stream's position moves past it, in one transaction. Everything else is thrown, for the
+ * consumer to retry: a database that is away must never turn good events into dead letters.
+ */
+export async function applyOrSetAside(
+  db: DataSource,
+  projection: KafkaProjection,
+  events: readonly EventEnvelope[],
+): Promise<{ applied: number; setAside: DeadLetter[] }> {
+  try {
+    return { applied: await applyOnce(db, projection, events), setAside: [] };
+  } catch (error) {
+    if (!(await settable(db, error))) throw error;
+  }
+  let applied = 0;
+  const setAside: DeadLetter[] = [];
+  for (const event of events) {
+    try {
+      applied += await applyOnce(db, projection, [event]);
+    } catch (error) {
+      if (!(await settable(db, error))) throw error;
+      const letter = {
+        streamId: event.streamId,
+        version: event.version,
+        eventId: event.id,
+        error: String(error).slice(0, 1_000),
+      };
+      await db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO projection_dead_letters (projection, stream_id, version, event_id, event_type, error)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+          [projection.name, event.streamId, event.version, event.id, event.type, letter.error],
+        );
+        await tx.query(
+          `INSERT INTO projection_stream_positions (projection, stream_id, version) VALUES ($1, $2, $3)
+           ON CONFLICT (projection, stream_id) DO UPDATE SET version = EXCLUDED.version
+             WHERE projection_stream_positions.version < EXCLUDED.version`,
+          [projection.name, event.streamId, event.version],
+        );
+      });
+      setAside.push(letter);
+    }
+  }
+  return { applied, setAside };
+}
+
+/** An error the event is to blame for: not a transient one, and raised while the database answers. */
+const settable = async (db: DataSource, error: unknown): Promise<boolean> =>
+  !isTransient(error) && (await answers(db));
+
 /** At most this many events per transaction: a batch of a busy topic can hold thousands. */
 const EVENTS_PER_TRANSACTION = 1_000;
 
 /**
  * Runs one projection as a Kafka consumer group (`<prefix>.<name>`): several processes share the
- * partitions, and a failed apply is retried by kafkajs without committing the offset.
+ * partitions, and a failed apply is retried by kafkajs without committing the offset; an event that
+ * cannot be applied at all is set aside (applyOrSetAside) rather than retried for ever.
  */
 export class KafkaProjectionRunner {
   private readonly logger: Logger;
@@ -124,11 +211,15 @@ export class KafkaProjectionRunner {
         for (let start = 0; start < batch.messages.length; start += EVENTS_PER_TRANSACTION) {
           if (!isRunning() || isStale()) return;
           const chunk = batch.messages.slice(start, start + EVENTS_PER_TRANSACTION);
-          await applyOnce(
+          const { setAside } = await applyOrSetAside(
             this.db,
             this.projection,
             chunk.flatMap((message) => this.read(message)),
           );
+          for (const letter of setAside)
+            this.logger.error(
+              `set aside event ${letter.eventId} (${letter.streamId} v${letter.version}) in projection_dead_letters: ${letter.error}`,
+            );
           resolveOffset(chunk[chunk.length - 1].offset);
           await heartbeat();
         }

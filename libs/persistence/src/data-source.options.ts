@@ -10,6 +10,7 @@ import { ChangeDetection1764000000006 } from './migrations/1764000000006-change-
 import { OutboxHoldsOnlyUnpublished1764000000007 } from './migrations/1764000000007-outbox-holds-only-unpublished';
 import { EventChain1764000000008 } from './migrations/1764000000008-event-chain';
 import { VerificationReplicas1764000000009 } from './migrations/1764000000009-verification-replicas';
+import { ProjectionDeadLetters1764000000010 } from './migrations/1764000000010-projection-dead-letters';
 
 /** Every migration, in order. Listed explicitly so that a bundled build cannot miss one. */
 export const migrations = [
@@ -23,6 +24,7 @@ export const migrations = [
   OutboxHoldsOnlyUnpublished1764000000007,
   EventChain1764000000008,
   VerificationReplicas1764000000009,
+  ProjectionDeadLetters1764000000010,
 ];
 
 /** Schema changes go through migrations only; `synchronize` stays off everywhere. */

@@ -25,6 +25,8 @@
  * - directory_connections, directory_sync_cookies: configuration and the DirSync/uSN cookie of the
  *   directory, stored beside a pass's events but not in them (bind passwords are sealed, never events).
  * - hr_webhook_secrets: sealed secrets, never in an event.
+ * - projection_dead_letters: events a Kafka-fed model set aside because it could not apply them (the
+ *   live consumer's record of what it lacks; a rebuild meets those events again).
  * - offboardings: written inline with the offboarding events, but its request_hash is the digest of
  *   the webhook body that asked for the offboarding, which no event carries; a rebuild would lose the
  *   idempotency check's answer for a repeated webhook.
