@@ -261,11 +261,11 @@ class KafkaRebuild {
         WHERE e.version > coalesce(p.version, 0)`;
       await this.runner.query(`SET LOCAL search_path = ${s}, public`);
       // Late attempts of the earlier days that the live model has not counted yet.
-      const late: EventRow[] = await this.runner.query(
+      const late: StashedRow[] = await this.runner.query(
         `SELECT e.* FROM ${unseen} AND left(e.data ->> 'attemptedAt', 10) < $2 ORDER BY e.stream_id, e.version`,
         [SIGN_IN_ACTIVITY_PROJECTION, this.fromDay],
       );
-      await countSignIns(this.runner.manager, readableSignIns(late.map(toEvent)));
+      await countSignIns(this.runner.manager, readableSignIns(late.map(fromStash)));
       // Successes of any day the live model has not counted yet.
       await this.runner.query(recordLastUse(`(SELECT e.type, e.data, e.seq FROM ${unseen}) AS unseen`), [
         SIGN_IN_ACTIVITY_PROJECTION,
@@ -333,7 +333,8 @@ class KafkaRebuild {
   }
 }
 
-interface EventRow {
+/** A row of the stash: what the projection reads of an event (no id, actor or instants). */
+interface StashedRow {
   stream_id: string;
   version: number;
   type: string;
@@ -342,7 +343,7 @@ interface EventRow {
   seq: string;
 }
 
-const toEvent = (row: EventRow) =>
+const fromStash = (row: StashedRow) =>
   ({
     seq: BigInt(row.seq),
     streamId: row.stream_id,
