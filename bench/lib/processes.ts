@@ -174,7 +174,10 @@ export async function startApi(port: number, name: string): Promise<Server> {
           port: Number(process.env.BENCH_WORKER_PORT ?? 3404),
           // BENCH_WORKER_MAIN: the worker of that other build, when the two builds split work between
           // API and worker differently (an A/B of where a projection runs needs both halves).
-          args: [process.env.BENCH_WORKER_MAIN ?? 'dist/apps/sync-worker/src/main.js'],
+          args: [
+            ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+            process.env.BENCH_WORKER_MAIN ?? 'dist/apps/sync-worker/src/main.js',
+          ],
           env: {
             WORKER_HEALTH_PORT: process.env.BENCH_WORKER_PORT ?? '3404',
             NODE_ENV: 'production',
