@@ -105,7 +105,7 @@ export async function applyOrSetAside(
   try {
     return { applied: await applyOnce(db, projection, events), setAside: [] };
   } catch (error) {
-    if (!(await settable(db, error))) throw error;
+    if (!(await eventIsToBlame(db, error))) throw error;
   }
   let applied = 0;
   const setAside: DeadLetter[] = [];
@@ -113,7 +113,7 @@ export async function applyOrSetAside(
     try {
       applied += await applyOnce(db, projection, [event]);
     } catch (error) {
-      if (!(await settable(db, error))) throw error;
+      if (!(await eventIsToBlame(db, error))) throw error;
       const letter = {
         streamId: event.streamId,
         version: event.version,
@@ -140,7 +140,7 @@ export async function applyOrSetAside(
 }
 
 /** An error the event is to blame for: not a transient one, and raised while the database answers. */
-const settable = async (db: DataSource, error: unknown): Promise<boolean> =>
+const eventIsToBlame = async (db: DataSource, error: unknown): Promise<boolean> =>
   !isTransient(error) && (await answers(db));
 
 /** At most this many events per transaction: a batch of a busy topic can hold thousands. */
