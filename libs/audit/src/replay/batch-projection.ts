@@ -34,7 +34,6 @@ const SIGN_IN_TYPES: readonly string[] = [SIGN_IN_EVENT_TYPES.allowed, SIGN_IN_E
 export function typesOf(models: readonly ReadModelName[]): string[] {
   const types = new Set<string>();
   if (models.includes('credentials')) CREDENTIAL_TYPES.forEach((t) => types.add(t));
-  if (models.includes('credential-usage')) types.add(SIGN_IN_EVENT_TYPES.allowed);
   if (models.includes('sign-in-activity')) SIGN_IN_TYPES.forEach((t) => types.add(t));
   return [...types];
 }
@@ -74,8 +73,8 @@ export async function projectStagedBatch(sql: Sql, models: readonly ReadModelNam
   if (models.includes('credentials')) {
     for (const statement of CREDENTIAL_STATEMENTS) await sql.query(statement);
   }
-  if (models.includes('credential-usage')) await sql.query(USAGE_STATEMENT);
   if (models.includes('sign-in-activity')) {
+    await sql.query(USAGE_STATEMENT);
     await sql.query(ACTIVITY_STATEMENT);
     await sql.query(ACTIVITY_POSITIONS_STATEMENT, [SIGN_IN_ACTIVITY_PROJECTION]);
   }

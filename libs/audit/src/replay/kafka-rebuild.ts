@@ -10,7 +10,7 @@ import type { EventEnvelope } from '@latchkey/event-store';
 import { applyOnce, fromCloudEventMessage, type KafkaProjection } from '@latchkey/messaging';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
-import { resolveModels, SIGN_IN_ACTIVITY_PROJECTION, tablesOf } from './read-models';
+import { MODEL_TABLES, SIGN_IN_ACTIVITY_PROJECTION } from './read-models';
 import { TableCopies } from './table-swap';
 
 export interface KafkaRebuildProgress {
@@ -43,16 +43,16 @@ export interface KafkaRebuildResult {
   seconds: number;
 }
 
-/** sign-in-activity and credential-usage: one projection's tables, under one set of positions. */
-const TABLES = tablesOf(resolveModels(['sign-in-activity']));
+const TABLES = MODEL_TABLES['sign-in-activity'];
 /** With `from`: what the swap still needs of the consumed attempts (see `projection`). */
 const STASHED = 'replay_stashed_attempts';
 const LOCK_FAILURES = new Set(['55P03', '40P01']);
 const EVENTS_PER_TRANSACTION = 1_000;
 
 /**
- * Rebuilds the Kafka-fed read models (sign_in_activity, credential_usage and their
- * projection_stream_positions rows) from the events topic, with a fresh consumer group, into fresh tables (table-swap.ts), and swaps them in.
+ * Rebuilds the Kafka-fed read model (credential_usage, sign_in_activity and its
+ * projection_stream_positions rows) from the events topic, with a fresh consumer group, into fresh
+ * tables (table-swap.ts), and swaps them in.
  *
  * The live consumer keeps running meanwhile, into the live tables. The swap locks those tables (the
  * live consumer's next applyOnce waits), reads the topic's end offsets, lets the rebuild consume up to

@@ -5,16 +5,14 @@
  * Rebuildable, from the event store:
  * - `credentials`: tenants, accounts, credentials. Written by CredentialsProjection inline, in the
  *   append's transaction; every column comes from a tenant or user event.
- * - `credential-usage`: credential_usage (B7), last use per app password, from LegacySignInSucceeded
- *   events, written by the sign-in-activity projection in the transaction that counts them. Its
- *   foreign key points at credentials, so rebuilding `credentials` rebuilds it too (the old
+ * - `sign-in-activity`: what the sign-in-activity Kafka projection writes, in one transaction under one
+ *   set of positions: credential_usage (B7, last use per app password, from LegacySignInSucceeded),
+ *   sign_in_activity (R9) and this projection's rows of projection_stream_positions. Fed from Kafka,
+ *   but the same events are in the store, so it is rebuilt from there as well (and from the topic by
+ *   `replay from-kafka`). The positions say which events the rows count: the Kafka consumer that
+ *   resumes after the swap skips every event the rebuild already counted. credential_usage's foreign
+ *   key points at credentials, so rebuilding `credentials` rebuilds this model too (the old
  *   credentials table could not be dropped under it otherwise).
- * - `sign-in-activity`: sign_in_activity and this projection's rows of projection_stream_positions.
- *   Fed from Kafka, but the same events are in the store, so it is rebuilt from there as well (and
- *   from the topic by `replay from-kafka`). The positions say which events the rows count: the Kafka
- *   consumer that resumes after the swap skips every event the rebuild already counted.
- *   Those positions are credential_usage's too, so the two models are always rebuilt together: one
- *   rebuilt alone would be swapped in under positions that say the other's events were counted.
  *
  * Not derivable from the events (never rebuilt, never touched):
  * - events, streams, outbox, projection_checkpoints: the store itself and its bookkeeping.
@@ -31,7 +29,7 @@
  *   the webhook body that asked for the offboarding, which no event carries; a rebuild would lose the
  *   idempotency check's answer for a repeated webhook.
  */
-export const REBUILDABLE_MODELS = ['credentials', 'credential-usage', 'sign-in-activity'] as const;
+export const REBUILDABLE_MODELS = ['credentials', 'sign-in-activity'] as const;
 export type ReadModelName = (typeof REBUILDABLE_MODELS)[number];
 
 /**
@@ -40,17 +38,13 @@ export type ReadModelName = (typeof REBUILDABLE_MODELS)[number];
  */
 export const MODEL_TABLES: Readonly<Record<ReadModelName, readonly string[]>> = {
   credentials: ['tenants', 'accounts', 'credentials'],
-  'credential-usage': ['credential_usage'],
-  'sign-in-activity': ['sign_in_activity', 'projection_stream_positions'],
+  'sign-in-activity': ['credential_usage', 'sign_in_activity', 'projection_stream_positions'],
 };
 
 /** The Kafka projection whose positions the sign-in-activity model owns. */
 export const SIGN_IN_ACTIVITY_PROJECTION = 'sign-in-activity';
 
-/**
- * The models asked for, with what they drag along (credentials → credential-usage; credential-usage
- * and sign-in-activity, which share their positions, each other), in table order.
- */
+/** The models asked for, with what they drag along (credentials → sign-in-activity), in table order. */
 export function resolveModels(only?: readonly string[]): ReadModelName[] {
   const asked = new Set<string>(only && only.length > 0 ? only : REBUILDABLE_MODELS);
   for (const name of asked) {
@@ -60,11 +54,7 @@ export function resolveModels(only?: readonly string[]): ReadModelName[] {
       );
     }
   }
-  if (asked.has('credentials')) asked.add('credential-usage');
-  if (asked.has('credential-usage') || asked.has('sign-in-activity')) {
-    asked.add('credential-usage');
-    asked.add('sign-in-activity');
-  }
+  if (asked.has('credentials')) asked.add('sign-in-activity');
   return REBUILDABLE_MODELS.filter((name) => asked.has(name));
 }
 
