@@ -493,11 +493,17 @@ function DirectorySection({ api }: { api: Api }) {
   const [status, setStatus] = useState<DirectoryStatus | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState('');
-  const now = useNow();
+  // The clock ticks once a second; a status that arrives between ticks is counted down from the
+  // instant it arrived, or a change just scheduled would show more left than its whole delay.
+  const [loadedAt, setLoadedAt] = useState(0);
+  const now = Math.max(useNow(), loadedAt);
 
   const load = useCallback(() => {
     api<DirectoryStatus>('GET', '/v1/directory')
-      .then(setStatus)
+      .then((loaded) => {
+        setLoadedAt(Date.now());
+        setStatus(loaded);
+      })
       .catch((e) => (e instanceof ApiProblem && e.status === 404 ? setStatus(null) : setError(e)));
   }, [api]);
   useEffect(load, [load]);
