@@ -15,6 +15,9 @@ async function bootstrap() {
     abortOnError: false,
   });
   const { api, shutdownGraceMs } = app.get(AppConfig);
+  // Behind a load balancer the socket's peer is the balancer: the leak report's rate limit and its
+  // record of who reported would otherwise lump every reporter together.
+  app.set('trust proxy', api.trustProxy);
   const logger = new Logger('api');
   exitCleanlyOnSignals(app, shutdownGraceMs, logger);
   app.use(app.get(HttpMetrics).middleware); // first, so that refusals by the body parser are timed too

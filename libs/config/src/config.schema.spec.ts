@@ -106,6 +106,17 @@ describe('configuration', () => {
     );
   });
 
+  it('trusts no proxy unless told, then a hop count or named proxies, never every peer', () => {
+    expect(parseConfig(valid).api.trustProxy).toBe(false);
+    expect(parseConfig({ ...valid, TRUST_PROXY: 'false' }).api.trustProxy).toBe(false);
+    expect(parseConfig({ ...valid, TRUST_PROXY: '2' }).api.trustProxy).toBe(2);
+    expect(
+      parseConfig({ ...valid, TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8, 192.0.2.7' }).api.trustProxy,
+    ).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.7']);
+    for (const bad of ['true', '*', '10.0.0.0/33', 'fd00::/129', 'proxy.example', '10.0.0.1/8/2', '0', '12'])
+      expect(() => parseConfig({ ...valid, TRUST_PROXY: bad })).toThrow(/TRUST_PROXY/);
+  });
+
   it('refuses a broker list with a malformed entry', () => {
     expect(() => parseConfig({ ...valid, KAFKA_BROKERS: '127.0.0.1:9092,nonsense' })).toThrow(
       /KAFKA_BROKERS/,

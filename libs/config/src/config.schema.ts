@@ -1,8 +1,43 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const nonEmpty = z.string().trim().min(1);
 const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');
+const NAMED_PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+const isAddressOrRange = (entry: string): boolean => {
+  if (NAMED_PROXY_RANGES.includes(entry)) return true;
+  const [address, bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+};
+/**
+ * Which peers may say, in X-Forwarded-For, whom they forward for (Express's `trust proxy`): `false`
+ * (no one: the client address is the socket's), a number of proxy hops in front of the API, or a
+ * comma-separated list of addresses, CIDR ranges and Express's names for ranges. Never "true": that
+ * would let every client choose the address its rate limit and its leak reports are recorded under.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .superRefine((value, ctx) => {
+    if (value === 'false' || /^[1-9]$/.test(value)) return;
+    if (value === 'true' || value === '*')
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'trusting every peer lets any client choose its address: name the proxies or their hop count',
+      });
+    else if (!value.split(',').every((entry) => isAddressOrRange(entry.trim())))
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected false, a hop count 1-9, or addresses, CIDR ranges, ${NAMED_PROXY_RANGES.join(', ')}`,
+      });
+  })
+  .transform((value): false | number | string[] =>
+    value === 'false' ? false : /^\d$/.test(value) ? Number(value) : value.split(',').map((e) => e.trim()),
+  );
 const optional = (schema: z.ZodType<string>) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 // A key set is fetched over TLS; plain http only to a loopback issuer (tests, a local identity provider).
@@ -23,6 +58,7 @@ export const DEV_PRIVATE_KEY_FILE = `${DEV_KEY_DIR}/jwt-dev.private.pem`;
 const environment = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   API_PORT: port.default(3000),
+  TRUST_PROXY: trustProxy.default(false),
   WORKER_HEALTH_PORT: port.default(3001),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 
@@ -150,7 +186,7 @@ export const configSchema = environment
   .superRefine(checkDevSignIn)
   .transform((env) => ({
     env: env.NODE_ENV,
-    api: { port: env.API_PORT },
+    api: { port: env.API_PORT, trustProxy: env.TRUST_PROXY },
     worker: { healthPort: env.WORKER_HEALTH_PORT },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     postgres: {
