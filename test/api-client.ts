@@ -79,10 +79,21 @@ export class ApiClient {
   delete = (path: string, token?: string) => this.send({ method: 'DELETE', path, token });
 }
 
-/** Starts the built API on its own port (`npm run build` first) and a client for it. */
-export async function startApi(port: number): Promise<{ api: ApiClient; app: RunningApp; stop: () => void }> {
+/**
+ * Starts the built API on its own port (`npm run build` first) and a client for it. Its Redis keys
+ * (rate-limit counts among them) are its own unless `env` names a REDIS_PREFIX: suites all call
+ * from 127.0.0.1, and a run must not find the leak-report limit spent by the one before.
+ */
+export async function startApi(
+  port: number,
+  env: Record<string, string> = {},
+): Promise<{ api: ApiClient; app: RunningApp; stop: () => void }> {
   ensureTestKeys();
-  const app = await startAppAndWait('api', { API_PORT: String(port) }, `http://127.0.0.1:${port}/health`);
+  const app = await startAppAndWait(
+    'api',
+    { API_PORT: String(port), REDIS_PREFIX: `latchkey-e2e-${port}-${process.pid}`, ...env },
+    `http://127.0.0.1:${port}/health`,
+  );
   const stop = () => {
     if (app.child.exitCode === null) app.child.kill('SIGKILL');
   };

@@ -18,6 +18,7 @@ import { VerificationCoherence } from './infrastructure/verification/verificatio
 import { VerificationReplica } from './infrastructure/verification/verification-replica';
 import { LeakReportsController } from './leak-reports/leak-reports.controller';
 import { ReportLeakHandler } from './leak-reports/report-leak';
+import { SharedRateLimitStorage } from './leak-reports/shared-rate-limits';
 import { GetSignInActivityHandler, SignInActivityController } from './sign-in/sign-in-activity.query';
 import { SignInController } from './sign-in/sign-in.controller';
 import { VerifySignInHandler } from './sign-in/verify-sign-in.handler';
@@ -105,8 +106,18 @@ export class VerificationLease implements OnApplicationBootstrap {
  * worker) runs the commands without serving them.
  */
 @Module({
-  // The leak-report route's limit is set on the route; this is only the throttler's storage.
-  imports: [AppPasswordsModule, ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: 10 }])],
+  imports: [
+    AppPasswordsModule,
+    // The leak-report route's limit is set on the route; this is the throttler's default and its
+    // storage, shared by every API instance.
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        throttlers: [{ name: 'default', ttl: 60_000, limit: 10 }],
+        storage: new SharedRateLimitStorage(config.redis),
+      }),
+    }),
+  ],
   providers: [VerificationLease],
   controllers: [
     TenantController,

@@ -10,7 +10,8 @@ import { ReportLeak, type LeakReportResult } from './report-leak';
 
 /**
  * B12: anyone who finds app passwords in text (a paste, a commit, a log) reports it here, without
- * an account, as code hosts accept leaked tokens. Rate-limited per client address.
+ * an account, as code hosts accept leaked tokens. Rate-limited per client address (behind a proxy named
+ * by TRUST_PROXY, the address it forwards for), across every API instance.
  */
 @ApiTags('leak reports')
 @Controller('v1/leak-reports')
