@@ -604,6 +604,9 @@ create('R6: a name with an escape sequence', 422, 'R6.name-invalid-characters', 
 add('R6: a name with an unpaired surrogate', 422, 'R6.name-invalid-characters', (f) =>
   raw('POST', '/v1/me/app-passwords', f.a.alice.token, '{"name": "Tab\\udc00let"}'),
 );
+create('R6: an existing name with a Cyrillic look-alike letter', 422, 'R6.name-mixed-scripts', {
+  name: 'L\u0430ptop',
+});
 create('R6: an existing name in full-width letters', 409, 'R6.name-taken', { name: 'ＬＡＰＴＯＰ' });
 create('R6: an existing name in capitals', 409, 'R6.name-taken', { name: 'LAPTOP' });
 create('R6: an existing name with extra spaces', 409, 'R6.name-taken', { name: '  laptop  ' });

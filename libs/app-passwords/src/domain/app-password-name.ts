@@ -11,9 +11,24 @@ export const MAX_APP_PASSWORD_NAME_LENGTH = 64;
 const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u;
 
 /**
+ * Latin, Greek and Cyrillic share letters that look the same (a/а/α, o/о/ο, p/р/ρ, H/Н/Η…). A word
+ * that mixes two of them is what a homoglyph makes of another word: `Lаptop` with a Cyrillic `а`
+ * would sit beside `Laptop` in the list, distinct to the uniqueness check (R6) yet indistinguishable
+ * on screen. UTS #39's restriction levels refuse these mixes within an identifier; a name is several
+ * words, and `Рабочий iPhone` (a Russian "work iPhone") is an honest name, so each word is checked on
+ * its own. Other mixes (Latin with Han, kana or Hangul) are allowed, as UTS #39 allows them.
+ */
+const LOOKALIKE_SCRIPTS = [/\p{Script=Latin}/u, /\p{Script=Greek}/u, /\p{Script=Cyrillic}/u];
+const WORDS = /[\p{L}\p{M}]+/gu;
+const mixesLookalikeScripts = (name: string): boolean =>
+  (name.match(WORDS) ?? []).some(
+    (word) => LOOKALIKE_SCRIPTS.filter((script) => script.test(word)).length > 1,
+  );
+
+/**
  * R6: the name as stored: trimmed, inner runs of white space collapsed to one space. Throws a
- * ValidationError naming R6 when it is empty, longer than 64 characters (code points) or holds a
- * forbidden character.
+ * ValidationError naming R6 when it is empty, longer than 64 characters (code points), holds a
+ * forbidden character or mixes scripts whose letters look alike.
  */
 export const validateAppPasswordName = (name: unknown): string => {
   if (typeof name !== 'string' || name.trim().length === 0) {
@@ -28,6 +43,14 @@ export const validateAppPasswordName = (name: unknown): string => {
       'R6.name-invalid-characters',
       'R6',
       'An app password name cannot contain control, formatting or invisible characters.',
+    );
+  }
+  // After NFKC, so that compatibility forms (full-width, mathematical letters) count as their script.
+  if (mixesLookalikeScripts(name.normalize('NFKC'))) {
+    throw new ValidationError(
+      'R6.name-mixed-scripts',
+      'R6',
+      'A word of an app password name cannot mix Latin, Greek and Cyrillic letters: their look-alikes would let two names appear the same.',
     );
   }
   const cleaned = name.trim().replace(/\s+/gu, ' ');

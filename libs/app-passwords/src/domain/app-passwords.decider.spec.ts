@@ -165,6 +165,31 @@ describe('user decider: creating app passwords', () => {
   });
 
   it.each([
+    ['a Cyrillic а in a Latin word', 'L\u0430ptop'],
+    ['Cyrillic р and о in a Latin word', 'L\u0430\u0440t\u043E\u0440'],
+    ['a Greek ο in a Latin word', 'Tablet 2 Pr\u03BF'],
+    ['a Latin letter in a Cyrillic word', 'Hoутбук'],
+  ])('R6: a name with %s (a homoglyph of another name) is refused', (_what, name) => {
+    given(...readyUser())
+      .when(create(1, { name }))
+      .thenRefuses(ValidationError, 'R6.name-mixed-scripts');
+  });
+
+  it.each([
+    ['a Russian name for an iPhone', 'Рабочий iPhone'],
+    ['a Greek word beside a Latin one', 'Outlook (Ελληνικά)'],
+    ['Han beside Latin', '東京 laptop'],
+    ['mathematical bold letters', '\u{1D40B}\u{1D41A}\u{1D429}\u{1D42D}\u{1D428}\u{1D429}'],
+    ['Latin with diacritics', 'Müller’s iPad'],
+  ])('R6: a name with %s is accepted: each word is in one script', (_what, name) => {
+    expect(
+      given(...readyUser())
+        .when(create(1, { name }))
+        .events(),
+    ).toHaveLength(1);
+  });
+
+  it.each([
     ['the same name', 'Device 1'],
     ['another case', 'DEVICE 1'],
     ['full-width letters', 'Ｄｅｖｉｃｅ　１'],
