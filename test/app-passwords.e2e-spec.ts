@@ -347,6 +347,31 @@ describe('app passwords over HTTP, end to end', () => {
     expect(await verify(carol.username, carol.appPassword.password)).toEqual(INVALID);
   });
 
+  it('an id in capitals (as Windows tools print GUIDs) names the same user and app password as in lower case', async () => {
+    const ivan = await onboard('ivan');
+    const id = ivan.userId.toUpperCase();
+    const appPasswordId = ivan.appPassword.appPasswordId.toUpperCase();
+    expect((await api.get(`/v1/users/${id}`, admin)).body).toMatchObject({ userId: ivan.userId });
+    expect((await api.get(`/v1/users/${id}/app-passwords`, admin)).body).toEqual([
+      expect.objectContaining({ appPasswordId: ivan.appPassword.appPasswordId }),
+    ]);
+    expect((await api.post(`/v1/users/${id}/disable`, admin)).body).toEqual({
+      changed: true,
+      events: ['UserDisabled'],
+    });
+    expect((await api.get(`/v1/users/${ivan.userId}`, admin)).body.status).toBe('disabled');
+    expect((await api.post(`/v1/users/${id}/enable`, admin)).status).toBe(200);
+    // The user's own token may spell its ids in capitals too.
+    const shouting = await mintToken({
+      tenantId: tenantId.toUpperCase(),
+      sub: id,
+      roles: ['user'],
+      mfa: true,
+    });
+    expect((await api.delete(`/v1/me/app-passwords/${appPasswordId}`, shouting)).status).toBe(204);
+    expect(await listMine(ivan)).toEqual([]);
+  });
+
   it('R16: an admin deletes all of a user’s app passwords in one step', async () => {
     const dave = await onboard('dave');
     const second = await createAppPassword(dave, 'Tablet');

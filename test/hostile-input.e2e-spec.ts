@@ -157,7 +157,9 @@ add('a token whose tid names a tenant that does not exist: read it', 404, 'not-f
 add('a token whose tid names a tenant that does not exist: change its policy', 404, 'tenant.not-found', (f) =>
   json('PATCH', '/v1/tenant/policy', f.z.admin, { appPasswordsAllowed: true }),
 );
-for (const sub of ['../admin', "' OR 1=1 --", '*)(uid=*', 'ALICE']) {
+// A UUID subject in capitals is the same user (UUIDs are case-insensitive, the verifier lower-cases
+// them); in braces, as Windows formats a GUID, it is not a user id at all.
+for (const sub of ['../admin', "' OR 1=1 --", '*)(uid=*', '{ALICE}']) {
   add(
     `a user token whose subject is not a user id (${sub}): list (regression: was a 500)`,
     404,
@@ -1098,10 +1100,12 @@ describe('hostile and malformed requests', () => {
       mfa: true,
     });
     const hostileUser = await hostileTokens(claims(['user'], userId));
-    for (const sub of ['../admin', "' OR 1=1 --", '*)(uid=*', 'ALICE']) {
+    // A UUID subject in capitals is the same user (UUIDs are case-insensitive, the verifier lower-cases
+    // them); in braces, as Windows formats a GUID, it is not a user id at all.
+    for (const sub of ['../admin', "' OR 1=1 --", '*)(uid=*', '{ALICE}']) {
       hostileUser[`sub:${sub}`] = await mintToken({
         tenantId: a.tenantId,
-        sub: sub === 'ALICE' ? userId.toUpperCase() : sub,
+        sub: sub === '{ALICE}' ? `{${userId.toUpperCase()}}` : sub,
         roles: ['user'],
         mfa: true,
       });

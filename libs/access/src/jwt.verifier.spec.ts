@@ -55,6 +55,13 @@ describe('JwtVerifier', () => {
     await expect(verifier.verify(token)).resolves.toMatchObject({ subject: 'mail-gateway-1', amr: [] });
   });
 
+  it('spells a tenant id and a UUID subject in lower case, as every stream id does; an opaque subject as it is', async () => {
+    const upper = await sign(claims({ sub: userId.toUpperCase(), tid: tenantId.toUpperCase() }));
+    await expect(verifier.verify(upper)).resolves.toMatchObject({ subject: userId, tenantId });
+    const opaque = await sign(claims({ sub: 'Mail-Gateway-1', roles: ['gateway'] }));
+    await expect(verifier.verify(opaque)).resolves.toMatchObject({ subject: 'Mail-Gateway-1' });
+  });
+
   it('tolerates a small clock skew', async () => {
     await expect(verifier.verify(await sign(claims({ exp: now() - 10 })))).resolves.toBeDefined();
   });

@@ -31,9 +31,13 @@ export const ACCEPTED_ALGORITHMS = ['ES256', 'EdDSA', 'RS256'] as const;
 // Issuers mint access tokens for about an hour; a day-old token is refused even if its exp says otherwise.
 const MAX_TOKEN_AGE_SECONDS = 24 * 60 * 60;
 
+const ANY_CASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** UUIDs are case-insensitive (RFC 9562); ours have one spelling, lower case, as in stream ids. */
+const lowerCaseIfUuid = (value: string) => (ANY_CASE_UUID.test(value) ? value.toLowerCase() : value);
+
 const claims = z.object({
-  sub: z.string().min(1).max(256),
-  tid: z.uuid(),
+  sub: z.string().min(1).max(256).transform(lowerCaseIfUuid),
+  tid: z.uuid().transform((id) => id.toLowerCase()),
   roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),
   amr: z.array(z.string().max(32)).max(16).default([]),
   jti: z.string().min(1).max(256).optional(),

@@ -11,6 +11,7 @@ export {
   type ProblemOptions,
 } from './problem';
 export { ProblemFilter } from './problem.filter';
+export { CanonicalUuid } from './canonical-uuid.pipe';
 export { toProblem, type MappedProblem } from './problem.mapper';
 export { requestIdOf } from './request-id';
 export { ValidationFailedError, type InvalidMember } from './validation-failed.error';

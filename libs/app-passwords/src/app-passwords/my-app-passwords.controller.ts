@@ -1,8 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireMfa, Roles, type Principal } from '@latchkey/access';
-import { ZodBody } from '@latchkey/problems';
+import { CanonicalUuid, ZodBody } from '@latchkey/problems';
 import { z } from 'zod';
 import { isUuid, NotFoundError } from '../domain';
 import { contextOf } from '../http/context';
@@ -89,7 +89,7 @@ export class MyAppPasswordsController {
   @HttpCode(204)
   async remove(
     @CurrentPrincipal() principal: Principal,
-    @Param('appPasswordId', new ParseUUIDPipe()) appPasswordId: string,
+    @Param('appPasswordId', CanonicalUuid) appPasswordId: string,
   ) {
     await this.commands.execute(
       new RunUserCommand(

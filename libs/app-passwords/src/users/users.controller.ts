@@ -7,7 +7,6 @@ import {
   HttpCode,
   NotFoundException,
   Param,
-  ParseUUIDPipe,
   Post,
   Put,
   Query,
@@ -15,7 +14,7 @@ import {
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles, type Principal } from '@latchkey/access';
-import { ZodBody, ZodQuery } from '@latchkey/problems';
+import { CanonicalUuid, ZodBody, ZodQuery } from '@latchkey/problems';
 import { z } from 'zod';
 import { ListAppPasswords, type AppPasswordSummary } from '../app-passwords/list-app-passwords';
 import { normaliseUsername } from '../domain';
@@ -25,7 +24,6 @@ import { GetUser, type UserView } from './get-user';
 import { ListUsers, USER_PAGE_DEFAULT_LIMIT, type UserPage } from './list-users';
 import { RunUserCommand, type UserCommandRequest } from './user-commands';
 
-const uuid = new ParseUUIDPipe();
 const findUserQuery = z.strictObject({ username: z.string().min(1).max(320) });
 
 /** A tenant admin manages the tenant's cloud-only users and any user's app passwords (R15, R16, R5, B6). */
@@ -85,7 +83,7 @@ export class UsersController {
   @Get(':userId')
   async get(
     @CurrentPrincipal() principal: Principal,
-    @Param('userId', uuid) userId: string,
+    @Param('userId', CanonicalUuid) userId: string,
   ): Promise<UserView> {
     const user: UserView | undefined = await this.queries.execute(new GetUser(principal.tenantId, userId));
     if (!user) throw new NotFoundException('There is no such user.');
@@ -94,34 +92,34 @@ export class UsersController {
 
   @Post(':userId/disable')
   @HttpCode(200)
-  disable(@CurrentPrincipal() principal: Principal, @Param('userId', uuid) userId: string) {
+  disable(@CurrentPrincipal() principal: Principal, @Param('userId', CanonicalUuid) userId: string) {
     return this.lifecycle(principal, userId, 'DisableUser');
   }
 
   @Post(':userId/enable')
   @HttpCode(200)
-  enable(@CurrentPrincipal() principal: Principal, @Param('userId', uuid) userId: string) {
+  enable(@CurrentPrincipal() principal: Principal, @Param('userId', CanonicalUuid) userId: string) {
     return this.lifecycle(principal, userId, 'EnableUser');
   }
 
   /** R15: the account and, for good, its app passwords. */
   @Delete(':userId')
   @HttpCode(204)
-  async remove(@CurrentPrincipal() principal: Principal, @Param('userId', uuid) userId: string) {
+  async remove(@CurrentPrincipal() principal: Principal, @Param('userId', CanonicalUuid) userId: string) {
     await this.lifecycle(principal, userId, 'DeleteUser');
   }
 
   /** R5: app passwords survive, unless the tenant opted in to B6. */
   @Post(':userId/password-reset')
   @HttpCode(200)
-  resetPassword(@CurrentPrincipal() principal: Principal, @Param('userId', uuid) userId: string) {
+  resetPassword(@CurrentPrincipal() principal: Principal, @Param('userId', CanonicalUuid) userId: string) {
     return this.lifecycle(principal, userId, 'ResetPassword');
   }
 
   @Put(':userId/mfa')
   async setMfa(
     @CurrentPrincipal() principal: Principal,
-    @Param('userId', uuid) userId: string,
+    @Param('userId', CanonicalUuid) userId: string,
     @Body(new ZodBody(mfaStateSchema)) body: z.infer<typeof mfaStateSchema>,
   ) {
     await this.run(principal, {
@@ -135,7 +133,7 @@ export class UsersController {
   @Put(':userId/modern-auth')
   async setModernAuth(
     @CurrentPrincipal() principal: Principal,
-    @Param('userId', uuid) userId: string,
+    @Param('userId', CanonicalUuid) userId: string,
     @Body(new ZodBody(modernAuthSchema)) body: z.infer<typeof modernAuthSchema>,
   ) {
     await this.run(principal, {
@@ -148,7 +146,7 @@ export class UsersController {
   @Get(':userId/app-passwords')
   async listAppPasswords(
     @CurrentPrincipal() principal: Principal,
-    @Param('userId', uuid) userId: string,
+    @Param('userId', CanonicalUuid) userId: string,
   ): Promise<AppPasswordSummary[]> {
     const list: AppPasswordSummary[] | undefined = await this.queries.execute(
       new ListAppPasswords(principal.tenantId, userId),
@@ -162,8 +160,8 @@ export class UsersController {
   @HttpCode(204)
   async deleteAppPassword(
     @CurrentPrincipal() principal: Principal,
-    @Param('userId', uuid) userId: string,
-    @Param('appPasswordId', uuid) appPasswordId: string,
+    @Param('userId', CanonicalUuid) userId: string,
+    @Param('appPasswordId', CanonicalUuid) appPasswordId: string,
   ) {
     await this.run(principal, {
       type: 'DeleteAppPassword',
@@ -176,7 +174,7 @@ export class UsersController {
   @HttpCode(204)
   async deleteAllAppPasswords(
     @CurrentPrincipal() principal: Principal,
-    @Param('userId', uuid) userId: string,
+    @Param('userId', CanonicalUuid) userId: string,
   ) {
     await this.run(principal, {
       type: 'DeleteAllAppPasswords',

@@ -1,4 +1,4 @@
-import { Controller, Get, Param, ParseUUIDPipe, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiNotFoundResponse,
@@ -15,7 +15,7 @@ import {
   LEGACY_PROTOCOLS,
   parseLegacyProtocol,
 } from '@latchkey/app-passwords';
-import { ZodQuery } from '@latchkey/problems';
+import { CanonicalUuid, ZodQuery } from '@latchkey/problems';
 import { z } from 'zod';
 import { PointInTimeQueries } from './point-in-time.queries';
 import type { SignInCheck } from './sign-in-check';
@@ -42,8 +42,6 @@ const signInCheckQuery = z.strictObject({
     ),
   clientIp: z.union([z.ipv4(), z.ipv6()]).optional(),
 });
-
-const uuid = new ParseUUIDPipe();
 
 const ref = {
   type: 'object',
@@ -149,7 +147,7 @@ export class PointInTimeController {
   @ApiNotFoundResponse({ description: 'No such user in the caller’s tenant (problem+json `user.not-found`)' })
   state(
     @CurrentPrincipal() principal: Principal,
-    @Param('userId', uuid) userId: string,
+    @Param('userId', CanonicalUuid) userId: string,
     @Query(new ZodQuery(stateQuery)) query: z.infer<typeof stateQuery>,
   ): Promise<PointInTimeState> {
     return this.queries.state(principal.tenantId, userId, query.at);
@@ -209,8 +207,8 @@ export class PointInTimeController {
   })
   signInCheck(
     @CurrentPrincipal() principal: Principal,
-    @Param('userId', uuid) userId: string,
-    @Param('appPasswordId', uuid) appPasswordId: string,
+    @Param('userId', CanonicalUuid) userId: string,
+    @Param('appPasswordId', CanonicalUuid) appPasswordId: string,
     @Query(new ZodQuery(signInCheckQuery)) query: z.infer<typeof signInCheckQuery>,
   ): Promise<SignInCheck> {
     return this.queries.signInCheck(principal.tenantId, userId, {

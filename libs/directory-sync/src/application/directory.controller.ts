@@ -1,22 +1,11 @@
 import { InjectQueue } from '@nestjs/bull';
-import {
-  Body,
-  Controller,
-  Get,
-  HttpCode,
-  Module,
-  NotFoundException,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Put,
-} from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Module, NotFoundException, Param, Post, Put } from '@nestjs/common';
 import { ApiBody, ApiTags } from '@nestjs/swagger';
 import type { Queue } from 'bull';
 import { CurrentPrincipal, Roles, type Principal } from '@latchkey/access';
 import { Clock } from '@latchkey/app-passwords';
 import { CHANGE_DETECTION_SETTINGS } from '@latchkey/directory';
-import { ZodBody } from '@latchkey/problems';
+import { CanonicalUuid, ZodBody } from '@latchkey/problems';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { heldMassDeletions, pendingChanges } from '../domain';
@@ -131,7 +120,7 @@ export class DirectoryController {
   @Post('mass-deletions/:passId/approve')
   @HttpCode(200)
   @Roles('tenant-admin')
-  approve(@CurrentPrincipal() principal: Principal, @Param('passId', new ParseUUIDPipe()) passId: string) {
+  approve(@CurrentPrincipal() principal: Principal, @Param('passId', CanonicalUuid) passId: string) {
     return this.decideHold(principal, passId, 'ApproveMassDeletion');
   }
 
@@ -139,7 +128,7 @@ export class DirectoryController {
   @Post('mass-deletions/:passId/reject')
   @HttpCode(200)
   @Roles('tenant-admin')
-  reject(@CurrentPrincipal() principal: Principal, @Param('passId', new ParseUUIDPipe()) passId: string) {
+  reject(@CurrentPrincipal() principal: Principal, @Param('passId', CanonicalUuid) passId: string) {
     return this.decideHold(principal, passId, 'RejectMassDeletion');
   }
 

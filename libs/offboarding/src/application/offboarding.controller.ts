@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import { Controller, Get, Headers, HttpCode, Module, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Module, Param, Post, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Public, Roles, type Principal } from '@latchkey/access';
 import { Clock, NotFoundError } from '@latchkey/app-passwords';
-import { ProblemError, ZodBody } from '@latchkey/problems';
+import { CanonicalUuid, ProblemError, ZodBody } from '@latchkey/problems';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { verifyWebhookSignature, SIGNATURE_HEADER } from '../domain/webhook-signature';
@@ -83,7 +83,7 @@ export class OffboardingController {
   /** B1: the timeline and the exposure window, with the sign-ins that succeeded inside it. */
   @Get(':id')
   @Roles('tenant-admin', 'auditor')
-  timeline(@CurrentPrincipal() principal: Principal, @Param('id', new ParseUUIDPipe()) id: string) {
+  timeline(@CurrentPrincipal() principal: Principal, @Param('id', CanonicalUuid) id: string) {
     return this.timelines.of(principal.tenantId, id);
   }
 }
