@@ -11,6 +11,7 @@ export { signInStreamIds } from './infrastructure/sign-in-recorder';
 export type { CommandContext } from './infrastructure/event-sourced-streams';
 export { ReportLeak, type LeakReportResult } from './leak-reports/report-leak';
 export {
+  applySignIns,
   countSignIns,
   readableSignIns,
   recordLastUse,

@@ -3,4 +3,4 @@ export { KafkaHealthIndicator } from './kafka.health';
 export { MessagingModule } from './messaging.module';
 export { fromCloudEventMessage, toCloudEventMessage } from './cloud-event';
 export { OutboxRelay, type OutboxRelayOptions, type PublicView } from './outbox-relay';
-export { applyOnce, KafkaProjectionRunner, type KafkaProjection } from './kafka-projection';
+export { applyOnce, applyOrSetAside, KafkaProjectionRunner, type KafkaProjection } from './kafka-projection';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope } from '@latchkey/event-store';
-import { applyOnce, KafkaProjectionRunner, toCloudEventMessage } from '@latchkey/messaging';
+import { applyOnce, applyOrSetAside, KafkaProjectionRunner, toCloudEventMessage } from '@latchkey/messaging';
 import { dataSourceOptions, migrate } from '@latchkey/persistence';
 import { Kafka, logLevel } from 'kafkajs';
 import { DataSource } from 'typeorm';
@@ -54,15 +54,27 @@ describe('sign-in activity, a read model fed from Kafka (real PostgreSQL and bro
     ]);
   });
 
-  it('an event that is not a readable sign-in record is skipped, and the rest of its batch counted', async () => {
+  it('an event that is not a readable sign-in record is set aside as a dead letter, and the rest of its batch counted', async () => {
     const tenantId = randomUUID();
     const malformed = { ...attempt(tenantId, 2, true), data: { username: 'alice@contoso.test' } };
-    await applyOnce(db, signInActivityProjection, [
+    const { applied, setAside } = await applyOrSetAside(db, signInActivityProjection, [
       attempt(tenantId, 1, true),
       malformed,
       attempt(tenantId, 3, false),
     ]);
+    expect({ applied, setAside: setAside.map((letter) => letter.eventId) }).toEqual({
+      applied: 2,
+      setAside: [malformed.id],
+    });
     expect(await activity(tenantId)).toEqual([{ allowed: 1, refused: 1, refused_by_reason: {} }]);
+    const [letter] = await db.query(
+      `SELECT event_type, error FROM projection_dead_letters WHERE projection = $1 AND event_id = $2`,
+      [signInActivityProjection.name, malformed.id],
+    );
+    expect(letter).toEqual({
+      event_type: 'LegacySignInSucceeded',
+      error: expect.stringContaining('not a readable sign-in record'),
+    });
   });
 
   it('R9: a batch from several lanes counts each attempt once, repeats within it and after it too', async () => {

@@ -73,28 +73,29 @@ const RECORD_LAST_USE = recordLastUse(
   `(SELECT * FROM unnest($1::text[], $2::jsonb[], $3::bigint[]) AS e(type, data, seq)) AS consumed`,
 );
 
-/** Sign-in records the projection can read; the others are logged once and skipped. */
-export function readableSignIns(events: readonly EventEnvelope[]): EventEnvelope<string, SignInData>[] {
-  const readable: EventEnvelope<string, SignInData>[] = [];
-  const unreadable: string[] = [];
-  for (const event of events) {
-    if (isSignInData(event.data) && event.tenantId) readable.push(event as EventEnvelope<string, SignInData>);
-    else unreadable.push(event.id);
-  }
-  // One event that is not a sign-in record (a hand-written row, a future schema) must not stop the
-  // read model for good: kafkajs gives up on a consumer whose batch throws what no retry fixes.
-  if (unreadable.length > 0)
+type SignInRecord = EventEnvelope<string, SignInData>;
+
+const isReadable = (event: EventEnvelope): event is SignInRecord =>
+  isSignInData(event.data) && event.tenantId !== null && event.tenantId !== undefined;
+
+/**
+ * Sign-in records a rebuild can read; the others are logged and skipped, as the live model has set
+ * them aside (signInActivityProjection), so that the rebuilt model lacks what the live one lacks.
+ */
+export function readableSignIns(events: readonly EventEnvelope[]): SignInRecord[] {
+  const readable = events.filter(isReadable);
+  if (readable.length < events.length)
     logger.warn(
-      `skipped ${unreadable.length} event(s) that are not readable sign-in records: ${unreadable.join(', ')}`,
+      `skipped ${events.length - readable.length} event(s) that are not readable sign-in records: ${events
+        .filter((event) => !isReadable(event))
+        .map((event) => event.id)
+        .join(', ')}`,
     );
   return readable;
 }
 
 /** B7: adds the successes among `events` (readable sign-in records) to credential_usage. */
-async function recordLastUses(
-  tx: EntityManager,
-  events: readonly EventEnvelope<string, SignInData>[],
-): Promise<void> {
+async function recordLastUses(tx: EntityManager, events: readonly SignInRecord[]): Promise<void> {
   const successes = events.filter(
     (event) => event.type === SIGN_IN_EVENT_TYPES.allowed && isUuid(event.data.appPasswordId ?? ''),
   );
@@ -107,10 +108,7 @@ async function recordLastUses(
 }
 
 /** R9: adds `events` (readable sign-in records) to the counts per username and day. */
-export async function countSignIns(
-  tx: EntityManager,
-  events: readonly EventEnvelope<string, SignInData>[],
-): Promise<void> {
+export async function countSignIns(tx: EntityManager, events: readonly SignInRecord[]): Promise<void> {
   if (events.length === 0) return;
   const days = new Map<string, DayCount>();
   for (const event of events) {
@@ -153,20 +151,29 @@ export async function countSignIns(
   );
 }
 
+/** R9 and B7: counts `events` (readable sign-in records) and moves last use, in the caller's transaction. */
+export async function applySignIns(tx: EntityManager, events: readonly SignInRecord[]): Promise<void> {
+  await countSignIns(tx, events);
+  await recordLastUses(tx, events);
+}
+
 /**
  * Legacy sign-in attempts per username and day (R9: on premises nothing logs app-password use), and
  * each app password's last use (B7), in one transaction under one set of positions: the two tables
  * always count the same events (a replay rebuilds them together). Fed from Kafka, off the
  * verification path: neither need be current the instant a sign-in is answered, and a verification
- * writes nothing but its own event.
+ * writes nothing but its own event. A batch holding an event that is not a readable sign-in record
+ * (a hand-written row, a schema this code does not know) fails, so that the runner applies its events
+ * one by one and sets that one aside in projection_dead_letters, where an operator sees it.
  */
 export const signInActivityProjection: KafkaProjection = {
   name: 'sign-in-activity',
   handles: (type: string) => type === SIGN_IN_EVENT_TYPES.allowed || type === SIGN_IN_EVENT_TYPES.refused,
   async apply(tx: EntityManager, events: readonly EventEnvelope[]): Promise<void> {
-    const readable = readableSignIns(events);
-    await countSignIns(tx, readable);
-    await recordLastUses(tx, readable);
+    const unreadable = events.filter((event) => !isReadable(event));
+    if (unreadable.length > 0)
+      throw new Error(`not a readable sign-in record: ${unreadable.map((event) => event.id).join(', ')}`);
+    await applySignIns(tx, events as readonly SignInRecord[]);
   },
 };
 
