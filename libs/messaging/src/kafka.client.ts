@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type LogEntry, type ProducerConfig } from 'kafkajs';
 import type { ParsedConfig } from '@latchkey/config';
 
 /**
@@ -17,4 +17,32 @@ export function createKafka(
     connectionTimeout: 3_000,
     retry: { initialRetryTime: 300, retries: 8 },
   });
+}
+
+/**
+ * Our producers: idempotent with one request in flight, so the broker drops a retried duplicate and
+ * keeps each partition in order, and the partitioner named (kafkajs's default since 2.0, the Java
+ * client's murmur2), which also spares every start a warning about the default having changed.
+ */
+export const PRODUCER_CONFIG: ProducerConfig = {
+  idempotent: true,
+  maxInFlightRequests: 1,
+  createPartitioner: Partitioners.DefaultPartitioner,
+};
+
+/**
+ * What of kafkajs's log is worth an operator's attention, and at which level; null for nothing.
+ * - "Response <request>" errors say one request failed; kafkajs retries what can be retried (a broker
+ *   that has just started answers "the coordinator is loading" for a moment), and what fails for good
+ *   reaches our code, which logs it as an error. So they are warnings, with kafkajs's reason, which
+ *   its message alone leaves out.
+ * - The warning that limited retries "may invalidate EoS guarantees" is our choice, made on purpose:
+ *   the relay sends a failed batch again and consumers drop what they already applied.
+ */
+export function kafkaLogLine(entry: LogEntry): { level: 'error' | 'warn'; text: string } | null {
+  const { message, error } = entry.log;
+  if (message.startsWith('Limiting retries for the idempotent producer')) return null;
+  const text = typeof error === 'string' && error.length > 0 ? `${message}: ${error}` : message;
+  if (message.startsWith('Response ')) return { level: 'warn', text };
+  return { level: entry.level === logLevel.ERROR ? 'error' : 'warn', text };
 }

@@ -1,8 +1,8 @@
 import { Logger, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { AppConfig } from '@latchkey/config';
-import { Kafka, logLevel } from 'kafkajs';
-import { createKafka } from './kafka.client';
+import { Kafka } from 'kafkajs';
+import { createKafka, kafkaLogLine } from './kafka.client';
 import { KafkaHealthIndicator } from './kafka.health';
 
 @Module({
@@ -13,9 +13,10 @@ import { KafkaHealthIndicator } from './kafka.health';
       inject: [AppConfig],
       useFactory: (config: AppConfig) => {
         const logger = new Logger('kafka');
-        return createKafka(config, ({ level, log }) =>
-          level === logLevel.ERROR ? logger.error(log.message) : logger.warn(log.message),
-        );
+        return createKafka(config, (entry) => {
+          const line = kafkaLogLine(entry);
+          if (line) logger[line.level](line.text);
+        });
       },
     },
     KafkaHealthIndicator,

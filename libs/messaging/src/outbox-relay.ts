@@ -5,6 +5,7 @@ import { AdvisoryLock } from '@latchkey/persistence';
 import { describeFailure, PollingLoop } from '@latchkey/runtime';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { toCloudEventMessage } from './cloud-event';
+import { PRODUCER_CONFIG } from './kafka.client';
 
 /** What of an event may leave PostgreSQL. Verifier hashes, for one, never reach Kafka. */
 export type PublicView = (event: EventEnvelope) => unknown;
@@ -153,8 +154,7 @@ export class OutboxRelay {
 
   private async connectedProducer(): Promise<Producer> {
     if (!this.producer) {
-      // Idempotent with one request in flight: the broker drops retried duplicates and keeps order.
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      const producer = this.kafka.producer(PRODUCER_CONFIG);
       await producer.connect();
       this.producer = producer;
     }

@@ -5,6 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { AppConfig } from '@latchkey/config';
+import { PRODUCER_CONFIG } from '@latchkey/messaging';
 import { Kafka, type Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { ChainSealer, type ChainAnchor } from './chain-sealer';
@@ -50,7 +51,7 @@ export class ChainWorker implements OnApplicationBootstrap, BeforeApplicationShu
       } finally {
         await admin.disconnect();
       }
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      const producer = this.kafka.producer(PRODUCER_CONFIG);
       await producer.connect();
       this.producer = producer;
       this.logger.log(`publishing event chain anchors to ${this.topic}`);
