@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { parseConfig } from '@latchkey/config';
 import Redis from 'ioredis';
 import { SharedRateLimitStorage } from './shared-rate-limits';
@@ -66,6 +66,53 @@ describe('SharedRateLimitStorage (B12: the leak-report limit across API instance
       alone?.onModuleDestroy();
       accepted.forEach((socket) => socket.destroy());
       silent.close();
+    }
+  });
+  it('B12: after Redis was away, an instance shares the count again without a restart', async () => {
+    // The instance reaches Redis through a TCP relay this test can cut and restore, as a restart
+    // or a network break would, without stopping the Redis other suites use.
+    const sockets = new Set<Socket>();
+    const relay: Server = createServer((client) => {
+      const upstream = connect(redis.port, redis.host);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('error', () => undefined);
+        socket.on('close', () => sockets.delete(socket));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    const listen = (port = 0) => new Promise<void>((resolve) => relay.listen(port, '127.0.0.1', resolve));
+    await listen();
+    const port = (relay.address() as { port: number }).port;
+    const behindRelay = storage({ host: '127.0.0.1', port, prefix });
+    const direct = storage();
+    try {
+      expect(await hit(behindRelay, 'client-d')).toMatchObject({ totalHits: 1 });
+      expect(await hit(direct, 'client-d')).toMatchObject({ totalHits: 2 });
+
+      await new Promise<void>((resolve) => {
+        relay.close(() => resolve());
+        sockets.forEach((socket) => socket.destroy());
+      });
+      // Away: counted by the instance alone (its own first hit), answered at once.
+      const started = Date.now();
+      expect(await hit(behindRelay, 'client-d')).toMatchObject({ totalHits: 1 });
+      expect(Date.now() - started).toBeLessThan(1_000);
+
+      await listen(port);
+      const deadline = Date.now() + 10_000;
+      let shared = false;
+      while (!shared && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const seenByDirect = (await hit(direct, 'client-d')).totalHits;
+        const seenBehindRelay = (await hit(behindRelay, 'client-d')).totalHits;
+        shared = seenBehindRelay === seenByDirect + 1;
+      }
+      expect(shared).toBe(true);
+    } finally {
+      behindRelay.onModuleDestroy();
+      sockets.forEach((socket) => socket.destroy());
+      relay.close();
     }
   });
 });
