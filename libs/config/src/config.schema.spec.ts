@@ -109,6 +109,7 @@ describe('configuration', () => {
   it('trusts no proxy unless told, then a hop count or named proxies, never every peer', () => {
     expect(parseConfig(valid).api.trustProxy).toBe(false);
     expect(parseConfig({ ...valid, TRUST_PROXY: 'false' }).api.trustProxy).toBe(false);
+    expect(parseConfig({ ...valid, TRUST_PROXY: '' }).api.trustProxy).toBe(false); // `TRUST_PROXY=` in .env
     expect(parseConfig({ ...valid, TRUST_PROXY: '2' }).api.trustProxy).toBe(2);
     expect(
       parseConfig({ ...valid, TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8, 192.0.2.7' }).api.trustProxy,

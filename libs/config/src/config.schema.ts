@@ -58,7 +58,7 @@ export const DEV_PRIVATE_KEY_FILE = `${DEV_KEY_DIR}/jwt-dev.private.pem`;
 const environment = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   API_PORT: port.default(3000),
-  TRUST_PROXY: trustProxy.default(false),
+  TRUST_PROXY: z.preprocess((value) => (value === '' ? undefined : value), trustProxy.default(false)),
   WORKER_HEALTH_PORT: port.default(3001),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 
