@@ -46,6 +46,14 @@ describe('B12: the leak-report limit behind a load balancer', () => {
     stops.forEach((stop) => stop());
   });
 
+  it('B12: the API description states the limit and its 429', async () => {
+    const document = (await first.get('/docs/openapi.json')).body;
+    const refusal = document.paths['/v1/leak-reports'].post.responses['429'];
+    expect(refusal.description).toContain(`${LIMIT} reports`);
+    expect(refusal.headers).toHaveProperty('Retry-After');
+    expect(refusal.content).toHaveProperty('application/problem+json');
+  });
+
   it('B12: one client gets 10 reports a minute across two API instances, not 10 from each', async () => {
     const client = '198.51.100.10';
     for (let i = 1; i <= LIMIT; i++) {

@@ -1,6 +1,6 @@
 import { Body, Controller, Headers, HttpCode, Ip, Post, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Throttle, ThrottlerGuard } from '@nestjs/throttler';
 import { Public } from '@latchkey/access';
 import { ZodBody } from '@latchkey/problems';
@@ -13,6 +13,9 @@ import { ReportLeak, type LeakReportResult } from './report-leak';
  * an account, as code hosts accept leaked tokens. Rate-limited per client address (behind a proxy named
  * by TRUST_PROXY, the address it forwards for), across every API instance.
  */
+/** Per client address, counted across every API instance (SharedRateLimitStorage). */
+const LIMIT_PER_MINUTE = 10;
+
 @ApiTags('leak reports')
 @Controller('v1/leak-reports')
 @Public()
@@ -22,7 +25,15 @@ export class LeakReportsController {
 
   @Post()
   @HttpCode(202)
-  @Throttle({ default: { limit: 10, ttl: 60_000 } })
+  @Throttle({ default: { limit: LIMIT_PER_MINUTE, ttl: 60_000 } })
+  @ApiResponse({
+    status: 429,
+    description: `More than ${LIMIT_PER_MINUTE} reports from this client in a minute (problem type rate-limited).`,
+    headers: {
+      'Retry-After': { description: 'Seconds until reports are taken again', schema: { type: 'integer' } },
+    },
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  })
   report(
     @Ip() clientIp: string,
     @Headers('user-agent') userAgent: string | undefined,
