@@ -8,14 +8,14 @@ import { z } from 'zod';
 import { leakReportSchema } from '../http/schemas';
 import { ReportLeak, type LeakReportResult } from './report-leak';
 
+/** Per client address, counted across every API instance (SharedRateLimitStorage). */
+const LIMIT_PER_MINUTE = 10;
+
 /**
  * B12: anyone who finds app passwords in text (a paste, a commit, a log) reports it here, without
  * an account, as code hosts accept leaked tokens. Rate-limited per client address (behind a proxy named
  * by TRUST_PROXY, the address it forwards for), across every API instance.
  */
-/** Per client address, counted across every API instance (SharedRateLimitStorage). */
-const LIMIT_PER_MINUTE = 10;
-
 @ApiTags('leak reports')
 @Controller('v1/leak-reports')
 @Public()
