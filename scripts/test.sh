@@ -2,7 +2,8 @@
 # `npm test`: sets up everything a fresh clone needs, then runs every check and test tier.
 #   lint and format, type check, unit tests, the stack, migrations, integration tests,
 #   a build (the web console too), and end-to-end tests against the built apps, the console's in Chromium.
-# Tests use their own database (POSTGRES_DB_TEST) and never touch the development one.
+# Tests use their own database (POSTGRES_DB_TEST), Kafka topic and consumer groups, and never touch
+# the development ones.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -11,6 +12,11 @@ ensure_node_modules
 
 export NODE_ENV=test
 export POSTGRES_DB="${POSTGRES_DB_TEST:-latchkey_test}"
+# The same goes for Kafka: the test database's events go to a topic of their own, read by consumer
+# groups of their own (named after the client id), so a later `npm start` on this machine never feeds
+# them into the development read models.
+export KAFKA_EVENTS_TOPIC="${KAFKA_EVENTS_TOPIC_TEST:-latchkey.test.events}"
+export KAFKA_CLIENT_ID="${KAFKA_CLIENT_ID_TEST:-latchkey-test}"
 source stack/lib.sh # exports the configuration: the environment, then .env, then .env.example
 
 step() { printf '\n== %s\n' "$*" >&2; }
