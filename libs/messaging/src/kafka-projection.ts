@@ -143,6 +143,26 @@ export async function applyOrSetAside(
 const eventIsToBlame = async (db: DataSource, error: unknown): Promise<boolean> =>
   !isTransient(error) && (await answers(db));
 
+/** Events named one by one in the log before the rest of a chunk's are only counted. */
+const NAMED_DEAD_LETTERS = 3;
+
+/**
+ * The log lines for a chunk's dead letters: one per event for the first few, then one line for the
+ * rest, so that a topic full of events a model cannot read (another environment's, a bad release's)
+ * does not flood the log with a line per event; projection_dead_letters holds each one.
+ */
+export function describeSetAside(letters: readonly DeadLetter[]): string[] {
+  const lines = letters
+    .slice(0, NAMED_DEAD_LETTERS)
+    .map(
+      (letter) =>
+        `set aside event ${letter.eventId} (${letter.streamId} v${letter.version}) in projection_dead_letters: ${letter.error}`,
+    );
+  const more = letters.length - NAMED_DEAD_LETTERS;
+  if (more > 0) lines.push(`set aside ${more} more events of this batch in projection_dead_letters`);
+  return lines;
+}
+
 /** At most this many events per transaction: a batch of a busy topic can hold thousands. */
 const EVENTS_PER_TRANSACTION = 1_000;
 
@@ -216,10 +236,7 @@ export class KafkaProjectionRunner {
             this.projection,
             chunk.flatMap((message) => this.read(message)),
           );
-          for (const letter of setAside)
-            this.logger.error(
-              `set aside event ${letter.eventId} (${letter.streamId} v${letter.version}) in projection_dead_letters: ${letter.error}`,
-            );
+          for (const line of describeSetAside(setAside)) this.logger.error(line);
           resolveOffset(chunk[chunk.length - 1].offset);
           await heartbeat();
         }
