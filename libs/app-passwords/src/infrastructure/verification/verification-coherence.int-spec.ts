@@ -252,13 +252,23 @@ describe('verification replicas across instances (real PostgreSQL)', () => {
     );
     for (let i = 0; i < 100 && b.coherence.leaseId === before; i++)
       await new Promise((r) => setTimeout(r, 20));
-    expect(b.coherence.leaseId).not.toBe(before);
+    const after = b.coherence.leaseId;
+    expect(after).not.toBe(before);
     expect(b.memory.stats()).toMatchObject({ tenants: 0, accounts: 0 });
-    const [{ count }] = await db.query(
-      `SELECT count(*)::int AS count FROM verification_replicas WHERE instance_id = $1`,
-      [before],
-    );
-    expect(count).toBe(0);
+    // The new identity is chosen first, then the old lease deleted, then the new one inserted: once
+    // the new lease is in PostgreSQL, the old one must be gone.
+    const leases = () =>
+      db.query(
+        `SELECT count(*) FILTER (WHERE instance_id = $1)::int AS old,
+                count(*) FILTER (WHERE instance_id = $2)::int AS new FROM verification_replicas`,
+        [before, after],
+      );
+    let [rows] = await leases();
+    for (let i = 0; i < 100 && rows.new === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      [rows] = await leases();
+    }
+    expect(rows).toEqual({ old: 0, new: 1 });
   });
 
   it('a cut listening connection: memory is dropped at once, and a change committed meanwhile is never answered stale', async () => {
