@@ -16,7 +16,7 @@ import { LockoutStore } from './infrastructure/lockout.store';
 import { SignInRecorder } from './infrastructure/sign-in-recorder';
 import { VerificationCoherence } from './infrastructure/verification/verification-coherence';
 import { VerificationReplica } from './infrastructure/verification/verification-replica';
-import { LeakReportsController } from './leak-reports/leak-reports.controller';
+import { LEAK_REPORTS_PER_MINUTE, LeakReportsController } from './leak-reports/leak-reports.controller';
 import { ReportLeakHandler } from './leak-reports/report-leak';
 import { SharedRateLimitStorage } from './leak-reports/shared-rate-limits';
 import { GetSignInActivityHandler, SignInActivityController } from './sign-in/sign-in-activity.query';
@@ -108,12 +108,12 @@ export class VerificationLease implements OnApplicationBootstrap {
 @Module({
   imports: [
     AppPasswordsModule,
-    // The leak-report route's limit is set on the route; this is the throttler's default and its
-    // storage, shared by every API instance.
+    // The throttler guards the leak-report route only (its limit is on the route too), with a
+    // storage that every API instance shares.
     ThrottlerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
-        throttlers: [{ name: 'default', ttl: 60_000, limit: 10 }],
+        throttlers: [{ name: 'default', ttl: 60_000, limit: LEAK_REPORTS_PER_MINUTE }],
         storage: new SharedRateLimitStorage(config.redis),
       }),
     }),

@@ -9,7 +9,7 @@ import { leakReportSchema } from '../http/schemas';
 import { ReportLeak, type LeakReportResult } from './report-leak';
 
 /** Per client address, counted across every API instance (SharedRateLimitStorage). */
-const LIMIT_PER_MINUTE = 10;
+export const LEAK_REPORTS_PER_MINUTE = 10;
 
 /**
  * B12: anyone who finds app passwords in text (a paste, a commit, a log) reports it here, without
@@ -25,10 +25,10 @@ export class LeakReportsController {
 
   @Post()
   @HttpCode(202)
-  @Throttle({ default: { limit: LIMIT_PER_MINUTE, ttl: 60_000 } })
+  @Throttle({ default: { limit: LEAK_REPORTS_PER_MINUTE, ttl: 60_000 } })
   @ApiResponse({
     status: 429,
-    description: `More than ${LIMIT_PER_MINUTE} reports from this client in a minute (problem type rate-limited).`,
+    description: `More than ${LEAK_REPORTS_PER_MINUTE} reports from this client in a minute (problem type rate-limited).`,
     headers: {
       'Retry-After': { description: 'Seconds until reports are taken again', schema: { type: 'integer' } },
     },

@@ -83,16 +83,16 @@ const isReadable = (event: EventEnvelope): event is SignInRecord =>
  * them aside (signInActivityProjection), so that the rebuilt model lacks what the live one lacks.
  */
 export function readableSignIns(events: readonly EventEnvelope[]): SignInRecord[] {
-  const readable = events.filter(isReadable);
-  if (readable.length < events.length)
+  const unreadable = unreadableIds(events);
+  if (unreadable.length > 0)
     logger.warn(
-      `skipped ${events.length - readable.length} event(s) that are not readable sign-in records: ${events
-        .filter((event) => !isReadable(event))
-        .map((event) => event.id)
-        .join(', ')}`,
+      `skipped ${unreadable.length} event(s) that are not readable sign-in records: ${unreadable.join(', ')}`,
     );
-  return readable;
+  return events.filter(isReadable);
 }
+
+const unreadableIds = (events: readonly EventEnvelope[]): string[] =>
+  events.filter((event) => !isReadable(event)).map((event) => event.id);
 
 /** B7: adds the successes among `events` (readable sign-in records) to credential_usage. */
 async function recordLastUses(tx: EntityManager, events: readonly SignInRecord[]): Promise<void> {
@@ -170,9 +170,8 @@ export const signInActivityProjection: KafkaProjection = {
   name: 'sign-in-activity',
   handles: (type: string) => type === SIGN_IN_EVENT_TYPES.allowed || type === SIGN_IN_EVENT_TYPES.refused,
   async apply(tx: EntityManager, events: readonly EventEnvelope[]): Promise<void> {
-    const unreadable = events.filter((event) => !isReadable(event));
-    if (unreadable.length > 0)
-      throw new Error(`not a readable sign-in record: ${unreadable.map((event) => event.id).join(', ')}`);
+    const unreadable = unreadableIds(events);
+    if (unreadable.length > 0) throw new Error(`not a readable sign-in record: ${unreadable.join(', ')}`);
     await applySignIns(tx, events as readonly SignInRecord[]);
   },
 };
