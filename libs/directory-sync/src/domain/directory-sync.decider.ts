@@ -23,6 +23,7 @@ import {
 import {
   DirectoryChangeDetected,
   DirectorySyncEvent,
+  HELD_CHUNK,
   MAX_REPORTED_ISSUES,
   MIRROR_CHUNK,
   ScheduleReason,
@@ -242,10 +243,19 @@ const recordSyncPass = (command: RecordSyncPass, dir: ConnectedDirectory): Direc
     events.push(...onDemandCycle(dir, dir.delayModel, new Set(lastOfObject.keys()), now));
   }
   if (guard.decision === 'hold-deletions') {
-    events.push({
-      type: 'MassDeletionHeld',
-      data: { passId, changeIds: [...held], count: guard.count, threshold: guard.threshold, heldAt: nowIso },
-    });
+    const heldIds = [...held];
+    for (let i = 0; i < heldIds.length; i += HELD_CHUNK) {
+      events.push({
+        type: 'MassDeletionHeld',
+        data: {
+          passId,
+          changeIds: heldIds.slice(i, i + HELD_CHUNK),
+          count: guard.count,
+          threshold: guard.threshold,
+          heldAt: nowIso,
+        },
+      });
+    }
   }
   events.push({
     type: 'SyncPassCompleted',

@@ -97,7 +97,11 @@ export type DirectoryChangeApplied = {
   data: { changeId: string; appliedAt: string; actions: CloudAction[] };
 };
 
-/** B9: these deletions wait for an admin; the rest of the pass was scheduled. */
+/**
+ * B9: these deletions wait for an admin; the rest of the pass was scheduled. A hold of more than
+ * HELD_CHUNK deletions is recorded as several of these events with the same passId (count is the
+ * whole hold's), so no event outgrows what Kafka takes in one message.
+ */
 export type MassDeletionHeld = {
   type: 'MassDeletionHeld';
   data: { passId: string; changeIds: string[]; count: number; threshold: number; heldAt: string };
@@ -161,3 +165,5 @@ export const DIRECTORY_SYNC_EVENT_SCHEMA_VERSIONS: Readonly<Record<DirectorySync
 
 export const MIRROR_CHUNK = 1000;
 export const MAX_REPORTED_ISSUES = 100;
+/** At most this many change ids in one MassDeletionHeld: about 200 kB of JSON, well under Kafka's 1 MB. */
+export const HELD_CHUNK = 5000;

@@ -1,7 +1,8 @@
 import { ConflictError, NotFoundError } from '../../../app-passwords/src/domain';
 import { DeciderSpecification } from '../../../app-passwords/src/domain/testing/decider.specification';
 import { delayModel } from './delay-model';
-import { DirectorySyncCommand } from './directory-sync.commands';
+import { DirectorySyncCommand, MAX_APPLY_BATCH } from './directory-sync.commands';
+import { HELD_CHUNK } from './directory-sync.events';
 import { directorySyncDecider } from './directory-sync.decider';
 import { heldMassDeletions, pendingChanges } from './directory-sync.state';
 import { changeIdFor } from './name-based-uuid';
@@ -17,10 +18,20 @@ import {
   tombstoneEntry,
   userEntry,
 } from './testing/fixtures';
-import { applyChange, changeIdsOf, fold, history, ofType, syncPass } from './testing/directory-sync.history';
+import {
+  applyChange,
+  applyChanges,
+  changeIdsOf,
+  fold,
+  history,
+  ofType,
+  syncPass,
+} from './testing/directory-sync.history';
 
 const given = DeciderSpecification.for(directorySyncDecider);
 const users = (...ns: number[]) => ns.map((n) => userEntry(n));
+const chunks = <T>(items: T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 const change = (pass: number, index: number) => changeIdFor(TENANT_ID, passId(pass), index);
 const decide = (
   pass: number,
@@ -73,6 +84,34 @@ describe('B9: accidental-delete guard in a pass', () => {
       syncPass(2, at(5), [tombstoneEntry(1)]),
     );
     expect(ofType(events, 'MassDeletionHeld')).toEqual([]);
+  });
+
+  it('B9: a hold larger than one event should carry is split into events Kafka takes, all held', () => {
+    const n = HELD_CHUNK * 2 + 1;
+    const ids = Array.from({ length: n }, (_, i) => i + 1);
+    const provisioned = history(
+      [directoryConnected({ deletionThreshold: 10 })],
+      syncPass(1, T0, users(...ids)),
+    );
+    const applied = history(
+      provisioned,
+      ...chunks(
+        ids.map((_, i) => change(1, i)),
+        MAX_APPLY_BATCH,
+      ).map((batch) => applyChanges(batch, at(30))),
+    );
+    const decided = given(...applied)
+      .when(syncPass(2, at(40), ids.map(tombstoneEntry)))
+      .events();
+    const holds = ofType(decided, 'MassDeletionHeld');
+    expect(holds.map((event) => event.data.changeIds.length)).toEqual([HELD_CHUNK, HELD_CHUNK, 1]);
+    for (const event of holds) {
+      expect(event.data).toMatchObject({ passId: passId(2), count: n, threshold: 10 });
+      // Kafka's default limit is 1 MB per message; keep each event far under it.
+      expect(Buffer.byteLength(JSON.stringify(event.data))).toBeLessThan(256 * 1024);
+    }
+    const [hold] = heldMassDeletions(fold([...applied, ...decided]));
+    expect(hold.changeIds).toEqual(ids.map((_, i) => change(2, i)));
   });
 
   const heldPass = () =>

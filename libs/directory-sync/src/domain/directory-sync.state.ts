@@ -129,7 +129,9 @@ export const evolveDirectorySync = (
     }
     case 'MassDeletionHeld': {
       const { passId, changeIds } = event.data;
-      state.holds[passId] = { passId, changeIds: [...changeIds], status: 'held' };
+      // A large hold arrives in several events (HELD_CHUNK): each adds its deletions.
+      const earlier = state.holds[passId]?.changeIds ?? [];
+      state.holds[passId] = { passId, changeIds: [...earlier, ...changeIds], status: 'held' };
       for (const changeId of changeIds) {
         const change = state.changes[changeId];
         if (change === undefined) continue;
