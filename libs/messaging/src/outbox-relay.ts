@@ -74,7 +74,7 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     await this.loop.stop();
-    await this.producer?.disconnect().catch(() => undefined);
+    await this.retireProducer();
     await this.releaseLock();
   }
 
@@ -122,7 +122,12 @@ export class OutboxRelay {
       if (messages.length > 0 && bytes > MAX_BATCH_BYTES) break;
       messages.push(message);
     }
-    await producer.send({ topic: this.options.topic, acks: -1, messages });
+    try {
+      await producer.send({ topic: this.options.topic, acks: -1, messages });
+    } catch (error) {
+      await this.retireProducer();
+      throw error;
+    }
     // Published: the row goes (the events table is the record; the outbox holds only what is due).
     await runner.query(`DELETE FROM outbox WHERE seq = ANY($1::bigint[])`, [
       rows.slice(0, messages.length).map((r) => r.outbox_seq),
@@ -150,6 +155,20 @@ export class OutboxRelay {
     } catch (error) {
       this.logger.warn(`could not vacuum the outbox: ${describeFailure(error)}`);
     }
+  }
+
+  /**
+   * After a failed send, the broker may still have written that batch (it timed out on the wire, the
+   * broker froze, the connection dropped after the write). kafkajs advances an idempotent producer's
+   * sequence numbers only on an answer, so the next batch, which starts with the same events and
+   * usually holds more, would reuse sequence numbers the broker already holds and be refused as out
+   * of order, again on every retry. A new producer gets a new producer id and starts its sequence
+   * afresh; what the broker had written is sent again and dropped by consumers (by the CloudEvent id).
+   */
+  private async retireProducer(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    await producer?.disconnect().catch(() => undefined);
   }
 
   private async connectedProducer(): Promise<Producer> {

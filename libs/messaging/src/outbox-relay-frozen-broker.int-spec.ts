@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PostgresEventStore, type EventEnvelope } from '@latchkey/event-store';
+import { dataSourceOptions, migrate } from '@latchkey/persistence';
+import { Kafka, logLevel } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { integrationConfig } from '../../../test/integration-config';
+import { fromCloudEventMessage } from './cloud-event';
+import { OutboxRelay } from './outbox-relay';
+
+/**
+ * Fault: the broker freezes (a long GC pause, a VM stalled) while a batch is on the wire. The relay
+ * gives up waiting, but the broker still reads and writes that batch when it wakes. The idempotent
+ * producer's sequence numbers no longer match what the broker holds, and a relay that kept the same
+ * producer would be refused (OUT_OF_ORDER_SEQUENCE_NUMBER) forever. Nothing may be lost.
+ */
+describe('OutboxRelay across a frozen broker (real broker stopped with SIGSTOP)', () => {
+  const config = integrationConfig();
+  const stackDir = process.env.STACK_DIR ?? join(__dirname, '../../../.stack');
+  const brokerPid = () => Number(readFileSync(join(stackDir, 'kafka/kafka.pid'), 'utf8').trim());
+  // The relay's client gives up on a request after one second, so the test needs no long freeze.
+  const relayKafka = new Kafka({
+    clientId: 'frozen-broker-test',
+    brokers: config.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+    requestTimeout: 1_000,
+    connectionTimeout: 1_000,
+    retry: { initialRetryTime: 100, retries: 1 },
+  });
+  const kafka = new Kafka({
+    clientId: 'frozen-broker-reader',
+    brokers: config.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const topic = `test-frozen-${randomUUID()}`;
+  const streamId = `user-${randomUUID()}`;
+  let db: DataSource;
+  let store: PostgresEventStore;
+  let relay: OutboxRelay;
+  let frozen: number | undefined;
+  let version = 0;
+
+  const append = async (count: number) => {
+    for (let i = 0; i < count; i++) {
+      await store.append({
+        streamId,
+        streamType: 'user',
+        expectedVersion: version,
+        events: [{ type: 'TestHappened', data: { n: version + 1 } }],
+        context: { tenantId: randomUUID(), actor: { kind: 'system' }, occurredAt: new Date() },
+      });
+      version++;
+    }
+  };
+
+  const unpublished = async (): Promise<number> => {
+    const [{ count }] = await db.query(
+      `SELECT count(*)::int AS count FROM outbox o JOIN events e ON e.seq = o.event_seq
+       WHERE e.stream_id = $1`,
+      [streamId],
+    );
+    return count;
+  };
+
+  const until = async (what: string, check: () => Promise<boolean>, ms: number) => {
+    const deadline = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  const thaw = () => {
+    if (frozen !== undefined) process.kill(frozen, 'SIGCONT');
+    frozen = undefined;
+  };
+
+  beforeAll(async () => {
+    await migrate(config);
+    db = await new DataSource(dataSourceOptions(config)).initialize();
+    store = new PostgresEventStore(db);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    relay = new OutboxRelay(db, relayKafka, (e: EventEnvelope) => e.data, {
+      topic,
+      idlePollMs: 20,
+      backoffMs: 100,
+      maxBackoffMs: 500,
+    });
+    relay.start();
+  });
+
+  afterAll(async () => {
+    thaw();
+    await relay?.stop();
+    await db?.destroy();
+  });
+
+  it('publishes everything once the broker wakes, although it wrote a batch the relay gave up on', async () => {
+    await append(2);
+    await until('the first events to be published', async () => (await unpublished()) === 0, 60_000);
+
+    frozen = brokerPid();
+    process.kill(frozen, 'SIGSTOP');
+    await append(3); // sent, never answered: the broker reads this batch only when it wakes
+    await new Promise((r) => setTimeout(r, 400));
+    await append(3); // the next attempt carries more than the batch the broker is about to write
+    await new Promise((r) => setTimeout(r, 4_000));
+    thaw();
+
+    await until('the backlog to be published', async () => (await unpublished()) === 0, 30_000);
+
+    const consumer = kafka.consumer({ groupId: `frozen-${randomUUID()}`, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const versions = new Set<number>();
+    await new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const event = fromCloudEventMessage(message);
+          if (event.streamId === streamId) versions.add(event.version); // consumers drop re-sends
+          if (versions.size === 8) resolve();
+        },
+      });
+    });
+    await consumer.disconnect();
+    expect([...versions].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  }, 120_000);
+});
