@@ -183,7 +183,17 @@ export class TenantReplica {
     this.endRead(since);
   }
 
+  /**
+   * One user has one name here. A paged load can read a user twice, under a name they were renamed
+   * from on an earlier page and under their new name on a later one; invalidations find a user's
+   * name by their id, so the older name would never be invalidated again: it goes, and is stale.
+   */
   private put(account: ReplicaAccount): void {
+    const other = this.usernameOf.get(account.userId);
+    if (other !== undefined && other !== account.username) {
+      this.accounts.delete(other);
+      this.stale.add(other);
+    }
     this.accounts.set(account.username, account);
     this.usernameOf.set(account.userId, account.username);
   }

@@ -227,33 +227,70 @@ export class VerificationReplica {
     const since = tenant.beginRead();
     const started = performance.now();
     const current = () => this.epoch === epoch && this.tenants.get(tenantId) === tenant;
-    void (async () => {
-      const [row]: { policy: TenantPolicy }[] = await this.db.query(
+    void this.readTenant(tenantId, current)
+      .then((read) => {
+        if (read === 'too-large') {
+          if (current()) this.tenants.set(tenantId, 'too-large');
+          this.logger.warn(
+            `tenant ${tenantId} has more accounts than the verification replica holds (${this.options.maxAccounts}); its verifications read PostgreSQL`,
+          );
+        }
+        if (read === 'too-large' || read === 'abandoned' || !current()) return tenant.abandonRead(since);
+        tenant.addLoaded(read.policy, read.accounts, read.lockouts);
+        tenant.finishLoad(since);
+        this.accounts += tenant.size;
+        this.logger.log(
+          `tenant ${tenantId}: ${read.accounts.length} accounts and ${read.lockouts.length} lockout states in memory in ${Math.round(performance.now() - started)} ms`,
+        );
+      })
+      .catch((error: unknown) => {
+        tenant.abandonRead(since);
+        // Tried again by the next verification of the tenant.
+        if (current()) this.tenants.delete(tenantId);
+        this.logger.warn(`tenant ${tenantId} could not be read into memory: ${describeFailure(error)}`);
+      });
+  }
+
+  /**
+   * A tenant's policy, accounts and lockout states, a page at a time but all from one snapshot:
+   * pages read at different instants could hold a user renamed between them under both names. What
+   * commits after the snapshot was taken is invalidated after the load's `beginRead`, so finishLoad
+   * marks it stale.
+   */
+  private async readTenant(
+    tenantId: string,
+    current: () => boolean,
+  ): Promise<
+    | { policy: TenantPolicy | null; accounts: ReplicaAccount[]; lockouts: [string, LockoutState][] }
+    | 'too-large'
+    | 'abandoned'
+  > {
+    const runner = this.db.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const [row]: { policy: TenantPolicy }[] = await runner.query(
         `SELECT policy FROM tenants WHERE tenant_id = $1`,
         [tenantId],
       );
       const accounts: ReplicaAccount[] = [];
       const interned = new Map<string, readonly string[]>();
-      for (let after = ''; current();) {
-        const page: AccountRow[] = await this.db.query(LOAD_ACCOUNTS, [
+      for (let after = ''; ;) {
+        if (!current()) return 'abandoned';
+        const page: AccountRow[] = await runner.query(LOAD_ACCOUNTS, [
           tenantId,
           after,
           this.options.pageSize,
         ]);
         for (const account of page) accounts.push(accountOf(account, interned)!);
-        if (this.accounts + accounts.length > this.options.maxAccounts) {
-          if (current()) this.tenants.set(tenantId, 'too-large');
-          this.logger.warn(
-            `tenant ${tenantId} has more accounts than the verification replica holds (${this.options.maxAccounts}); its verifications read PostgreSQL`,
-          );
-          return tenant.abandonRead(since);
-        }
+        if (this.accounts + accounts.length > this.options.maxAccounts) return 'too-large';
         if (page.length < this.options.pageSize) break;
         after = page[page.length - 1].username!;
       }
       const lockouts: [string, LockoutState][] = [];
-      for (let after = ''; current();) {
-        const page: { username: string; state: LockoutState }[] = await this.db.query(LOAD_LOCKOUTS, [
+      for (let after = ''; ;) {
+        if (!current()) return 'abandoned';
+        const page: { username: string; state: LockoutState }[] = await runner.query(LOAD_LOCKOUTS, [
           tenantId,
           after,
           this.options.pageSize,
@@ -262,19 +299,11 @@ export class VerificationReplica {
         if (page.length < this.options.pageSize) break;
         after = page[page.length - 1].username;
       }
-      if (!current()) return tenant.abandonRead(since);
-      tenant.addLoaded(row?.policy ?? null, accounts, lockouts);
-      tenant.finishLoad(since);
-      this.accounts += tenant.size;
-      this.logger.log(
-        `tenant ${tenantId}: ${accounts.length} accounts and ${lockouts.length} lockout states in memory in ${Math.round(performance.now() - started)} ms`,
-      );
-    })().catch((error: unknown) => {
-      tenant.abandonRead(since);
-      // Tried again by the next verification of the tenant.
-      if (current()) this.tenants.delete(tenantId);
-      this.logger.warn(`tenant ${tenantId} could not be read into memory: ${describeFailure(error)}`);
-    });
+      return { policy: row?.policy ?? null, accounts, lockouts };
+    } finally {
+      await runner.query('ROLLBACK').catch(() => undefined);
+      await runner.release();
+    }
   }
 }
 
