@@ -5,7 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { DataSource, type EntityManager } from 'typeorm';
 import { integrationConfig } from '../../../test/integration-config';
 import { toCloudEventMessage } from './cloud-event';
-import { applyOrSetAside, KafkaProjectionRunner, type KafkaProjection } from './kafka-projection';
+import { applyOnce, applyOrSetAside, KafkaProjectionRunner, type KafkaProjection } from './kafka-projection';
 
 describe('a Kafka-fed projection that meets an event it cannot apply (real PostgreSQL and broker)', () => {
   const config = integrationConfig();
@@ -143,5 +143,21 @@ describe('a Kafka-fed projection that meets an event it cannot apply (real Postg
     expect(await applyOrSetAside(db, projection(name), events)).toEqual({ applied: 0, setAside: [] });
     expect(await rows(stream)).toEqual([1, 3]);
     expect(await deadLetters(name)).toHaveLength(1);
+  });
+  it("two consumers given a stream's first events at once (a rebalance) apply them once", async () => {
+    const stream = `stream-${randomUUID()}`;
+    const applied: number[] = [];
+    const slow: KafkaProjection = {
+      name: `test-race-${randomUUID()}`,
+      handles: (type) => type === 'Counted',
+      async apply(tx, events) {
+        await tx.query('SELECT pg_sleep(0.3)'); // the other consumer reads the position meanwhile
+        applied.push(...events.map((e) => e.version));
+      },
+    };
+    const events = [event(stream, 1), event(stream, 2)];
+    const counts = await Promise.all([applyOnce(db, slow, events), applyOnce(db, slow, events)]);
+    expect(applied).toEqual([1, 2]);
+    expect(counts.sort()).toEqual([0, 2]);
   });
 });

@@ -38,6 +38,29 @@ export async function applyOnce(
       [projection.name, streams],
     );
     const applied = new Map(before.map((row) => [row.stream_id, row.version]));
+    // A stream without a position has no row for FOR UPDATE to lock: two consumers given its first
+    // events at once (the old owner of a partition still working through a batch after a rebalance)
+    // would both apply them. So claim the row: an insert waits for a concurrent uncommitted insert
+    // of the same key, and a row someone else inserted first is then read, and locked, as it stands.
+    const missing = streams.filter((id) => !applied.has(id));
+    if (missing.length > 0) {
+      const claimed: { stream_id: string }[] = await tx.query(
+        `INSERT INTO projection_stream_positions (projection, stream_id, version)
+         SELECT $1, stream_id, 0 FROM unnest($2::text[]) AS p(stream_id) ORDER BY stream_id
+         ON CONFLICT (projection, stream_id) DO NOTHING RETURNING stream_id`,
+        [projection.name, missing],
+      );
+      for (const { stream_id } of claimed) applied.set(stream_id, 0);
+      const taken = missing.filter((id) => !applied.has(id));
+      if (taken.length > 0) {
+        const rows: { stream_id: string; version: number }[] = await tx.query(
+          `SELECT stream_id, version FROM projection_stream_positions
+           WHERE projection = $1 AND stream_id = ANY($2::text[]) ORDER BY stream_id FOR UPDATE`,
+          [projection.name, taken],
+        );
+        for (const row of rows) applied.set(row.stream_id, row.version);
+      }
+    }
     const fresh = relevant.filter((event) => {
       if (event.version <= (applied.get(event.streamId) ?? 0)) return false; // seen, or repeated here
       applied.set(event.streamId, event.version);
