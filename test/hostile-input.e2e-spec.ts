@@ -463,6 +463,12 @@ directory('with a write identity but no write password', {
   ...directoryBody,
   writeBindDn: 'CN=hr,DC=example,DC=test',
 });
+for (const member of ['bindDn', 'baseDn', 'usersOnlyUnder'] as const) {
+  directory(`with a raw NUL in ${member}`, {
+    ...directoryBody,
+    [member]: 'OU=Staff\u0000,DC=example,DC=test',
+  });
+}
 directory('with an unknown member', { ...directoryBody, changeDetection: 'usn', pollEverything: true });
 directory('naming its tenantId in the body', { ...directoryBody, tenantId: randomUUID() });
 add('PUT /v1/directory with __proto__ (nothing polluted)', 400, BAD, (f) =>
@@ -850,6 +856,9 @@ for (const [name, query, slug] of [
   ['from on 30 February', 'from=2025-02-30T00:00:00Z', BAD],
   ['to before from', 'from=2025-03-03T15:00:00Z&to=2025-03-03T14:00:00Z', BAD],
   ['to as an epoch number', 'to=1741010520000', BAD],
+  ['from in year 0 (PostgreSQL has no year 0)', 'from=0000-06-01T00:00:00Z', BAD],
+  ['from in year -1 by its offset', 'from=0000-01-01T00:00:00%2B01:00', BAD],
+  ['to in year 10000 by its offset', 'to=9999-12-31T23:30:00-01:00', BAD],
   ['a userId with SQL', `userId=${encodeURIComponent("' OR '1'='1")}`, BAD],
   ['a userId that is a stream id', `userId=user-${randomUUID()}`, BAD],
   ['a type with SQL', `type=${encodeURIComponent("UserDisabled' OR 1=1 --")}`, BAD],
@@ -893,6 +902,8 @@ for (const [name, query] of [
   ['two instants', `${PIT_AT}&at=2025-03-04T14:02:00Z`],
   ['an instant as an array', 'at[]=2025-03-03T14:02:00Z'],
   ['a year with six digits', 'at=%2B275760-09-13T00:00:00Z'],
+  ['an instant in year 0', 'at=0000-06-01T00:00:00Z'],
+  ['an instant in year 10000 by its offset', 'at=9999-12-31T23:30:00-01:00'],
   ['a tenantId (the tenant comes from the token)', `${PIT_AT}&tenantId=${randomUUID()}`],
   ['__proto__', `${PIT_AT}&__proto__[x]=1`],
 ] as const) {
@@ -991,6 +1002,10 @@ for (const [name, body] of [
   ['a rolled-over instant', { from: '2025-02-30T00:00:00Z', to: CF_TO, model: { kind: 'worst-case' } }],
   ['an instant without offset', { from: '2025-03-01T00:00:00', to: CF_TO, model: { kind: 'worst-case' } }],
   ['from equal to to', { from: CF_FROM, to: CF_FROM, model: { kind: 'worst-case' } }],
+  [
+    'instants in year 0',
+    { from: '0000-06-01T00:00:00Z', to: '0000-06-02T00:00:00Z', model: { kind: 'worst-case' } },
+  ],
   ['from after to', { from: CF_TO, to: CF_FROM, model: { kind: 'worst-case' } }],
   ['a period of a year', { from: CF_FROM, to: '2026-03-01T00:00:00Z', model: { kind: 'worst-case' } }],
   ['an unknown model kind', { from: CF_FROM, to: CF_TO, model: { kind: 'instant' } }],

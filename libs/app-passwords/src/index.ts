@@ -23,7 +23,14 @@ export { RunTenantCommand, type TenantResult } from './tenants/tenant-commands';
 export { GetUser, type UserView } from './users/get-user';
 export { ListUsers, type UserPage, type UserRow } from './users/list-users';
 export { RunUserCommand, type UserCommandRequest, type UserResult } from './users/user-commands';
-export { ConflictError, DomainError, NotFoundError, toPublishableEvent, ValidationError } from './domain';
+export {
+  ConflictError,
+  DomainError,
+  normaliseUsername,
+  NotFoundError,
+  toPublishableEvent,
+  ValidationError,
+} from './domain';
 /** B4: the pure folds and the sign-in rule, so the audit can answer "could it sign in then?" from history. */
 export {
   ADMINISTRATIVE_PROTOCOLS,

@@ -1,14 +1,12 @@
 import { delayModel, type DelayModel } from '@latchkey/directory-sync';
+import { instantSchema } from '@latchkey/problems';
 import { z } from 'zod';
 
 /** A quarter: enough to compare a model over a season of offboardings, small enough to read at once. */
 export const MAX_PERIOD_DAYS = 92;
 const MAX_PERIOD_MS = MAX_PERIOD_DAYS * 86_400_000;
 
-const instant = z.iso
-  .datetime({ offset: true })
-  .refine((value) => !Number.isNaN(Date.parse(value)), 'must be a real instant')
-  .transform((value) => new Date(value));
+const instant = instantSchema;
 
 /**
  * The model exactly as a directory connection takes it (an object, then the domain's `delayModel`,

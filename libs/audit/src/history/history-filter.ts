@@ -1,3 +1,4 @@
+import { instantSchema } from '@latchkey/problems';
 import { z } from 'zod';
 
 /** What an auditor may narrow the history to. The tenant is not here: it always comes from the caller. */
@@ -21,10 +22,7 @@ const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_.-]{0,99}$/;
 // Stream ids are `<kind>-<id>[-<lane>]`: printable ASCII without spaces is all they ever use.
 const STREAM_ID = /^[\x21-\x7e]{1,200}$/;
 
-const instant = z.iso
-  .datetime({ offset: true })
-  .transform((value) => new Date(value))
-  .refine((date) => !Number.isNaN(date.getTime()), 'must be a valid instant');
+const instant = instantSchema;
 
 // `type=A&type=B` (repeated) and `type=A,B` (one list) both mean "A or B".
 const types = z

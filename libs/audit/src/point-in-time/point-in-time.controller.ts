@@ -15,17 +15,14 @@ import {
   LEGACY_PROTOCOLS,
   parseLegacyProtocol,
 } from '@latchkey/app-passwords';
-import { CanonicalUuid, ZodQuery } from '@latchkey/problems';
+import { CanonicalUuid, ZodQuery, instantSchema } from '@latchkey/problems';
 import { z } from 'zod';
 import { PointInTimeQueries } from './point-in-time.queries';
 import type { SignInCheck } from './sign-in-check';
 import type { PointInTimeState } from './state-at';
 
 /** An instant with its offset (`Z` or `±hh:mm`: in a query string, `+` must be sent as `%2B`). */
-const instant = z.iso
-  .datetime({ offset: true })
-  .refine((value) => !Number.isNaN(Date.parse(value)), 'must be a real instant')
-  .transform((value) => new Date(value));
+const instant = instantSchema;
 
 const PROTOCOLS = [...LEGACY_PROTOCOLS, ...ADMINISTRATIVE_PROTOCOLS];
 

@@ -15,6 +15,13 @@ import { DirectorySyncModule } from './directory-sync.modules';
 import { DirectorySyncStreams } from './directory-sync.streams';
 import { SYNC_REQUESTS_QUEUE, type SyncRequestJob } from './sync-requests';
 
+/** A DN as RFC 4514 writes it: a control character is escaped (`\\00`), never sent raw. */
+const dn = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((value) => !/\p{Cc}/u.test(value), 'must not contain raw control characters (escape them as \\hh)');
+
 const connectSchema = z
   .strictObject({
     url: z
@@ -24,14 +31,14 @@ const connectSchema = z
       .string()
       .max(64 * 1024)
       .includes('-----BEGIN CERTIFICATE-----'),
-    bindDn: z.string().min(1).max(1024),
+    bindDn: dn,
     /** Write-only: stored sealed, never returned. */
     bindPassword: z.string().min(1).max(256),
-    baseDn: z.string().min(1).max(1024),
+    baseDn: dn,
     /** HR offboarding writes disables and deletes to AD with this identity (write-only password). */
-    writeBindDn: z.string().min(1).max(1024).optional(),
+    writeBindDn: dn.optional(),
     writeBindPassword: z.string().min(1).max(256).optional(),
-    usersOnlyUnder: z.string().min(1).max(1024).optional(),
+    usersOnlyUnder: dn.optional(),
     delayModel: z.record(z.string(), z.unknown()),
     deletionThreshold: z.number().int().min(0).max(1_000_000).optional(),
     changeDetection: z

@@ -2,8 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { Controller, Get, Headers, HttpCode, Module, Param, Post, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Public, Roles, type Principal } from '@latchkey/access';
-import { Clock, NotFoundError } from '@latchkey/app-passwords';
-import { CanonicalUuid, ProblemError, ZodBody } from '@latchkey/problems';
+import { Clock, normaliseUsername, NotFoundError } from '@latchkey/app-passwords';
+import { CanonicalUuid, instantSchema, plainTextSchema, ProblemError, ZodBody } from '@latchkey/problems';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { verifyWebhookSignature, SIGNATURE_HEADER } from '../domain/webhook-signature';
@@ -13,10 +13,13 @@ import { OffboardingTimeline } from './offboarding-timeline';
 import { RequestOffboarding } from './request-offboarding';
 
 const hrRequestSchema = z.strictObject({
-  username: z.string().min(3).max(256).includes('@'),
+  username: z
+    .string()
+    .max(256)
+    .refine((value) => normaliseUsername(value) !== undefined, 'must be a user principal name (name@domain)'),
   action: z.enum(['disable', 'delete']),
-  effectiveAt: z.iso.datetime({ offset: true }).optional(),
-  reason: z.string().max(500).optional(),
+  effectiveAt: instantSchema.transform((date) => date.toISOString()).optional(),
+  reason: plainTextSchema(500).optional(),
 });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

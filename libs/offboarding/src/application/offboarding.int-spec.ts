@@ -338,6 +338,37 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
     expect(await verify(cloudLater)).toMatchObject({ allowed: true });
   });
 
+  it('a signed request with a NUL, a control character, an instant outside years 1–9999 or a non-UPN → 400, nothing recorded', async () => {
+    const requested = async () =>
+      (
+        await db.query(
+          `SELECT count(*)::int AS n FROM events WHERE tenant_id = $1 AND type = 'OffboardingRequested'`,
+          [tenantId],
+        )
+      )[0].n;
+    const offboardings = async () =>
+      (await db.query(`SELECT count(*)::int AS n FROM offboardings WHERE tenant_id = $1`, [tenantId]))[0].n;
+    const [eventsBefore, rowsBefore] = [await requested(), await offboardings()];
+    const username = cloudLater.username;
+    for (const body of [
+      { username: `${username}\u0000`, action: 'disable' },
+      { username: `nul\u0000${username}`, action: 'disable' },
+      { username, action: 'disable', reason: 'left\u0000' },
+      { username, action: 'disable', reason: 'left \u001b[31mred' },
+      { username, action: 'disable', effectiveAt: '0000-06-01T00:00:00Z' },
+      { username, action: 'disable', effectiveAt: '0000-01-01T00:00:00+01:00' },
+      { username, action: 'disable', effectiveAt: '9999-12-31T23:30:00-01:00' },
+      { username: 'not a upn', action: 'disable' },
+      { username: '@', action: 'disable' },
+    ]) {
+      const refused = await hr(body);
+      expect({ body, status: refused.status }).toEqual({ body, status: 400 });
+      expect(refused.body).toMatchObject({ type: expect.stringMatching(/validation-failed$/) });
+    }
+    expect([await requested(), await offboardings()]).toEqual([eventsBefore, rowsBefore]);
+    expect(await verify(cloudLater)).toMatchObject({ allowed: true });
+  });
+
   it('R8, B1: a synced user is disabled in AD at once, keeps signing in until the modelled delay, and the timeline shows it all', async () => {
     const accepted = await hr({ username: syncedSlow.username, action: 'disable' });
     expect(accepted.status).toBe(202);
