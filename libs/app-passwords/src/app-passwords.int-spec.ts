@@ -174,6 +174,29 @@ describe('app passwords (real PostgreSQL)', () => {
     expect(await lastUsed()).toMatchObject({ clientIp: '192.0.2.10', protocol: 'IMAP' });
   });
 
+  it('R9: an app password typed into the username field is recorded as that, never as its letters', async () => {
+    const tenantId = await tenantWith();
+    const { userId } = await mfaUser(tenantId);
+    const created = await create(tenantId, userId, 'Phone');
+    const letters = created.password.replace(/ /g, '');
+    // A client that swapped its fields, and one that put the password where the account goes.
+    for (const typed of [created.password, letters.toUpperCase(), `${letters}@contoso.test`]) {
+      expect(await verify(tenantId, typed, 'whatever')).toEqual({
+        allowed: false,
+        reason: 'invalid-credentials',
+        rule: null,
+      });
+    }
+    const recorded: { data: { username: string } }[] = await db.query(
+      `SELECT data FROM events WHERE stream_id = ANY($1::text[]) ORDER BY seq`,
+      [signInStreamIds(tenantId)],
+    );
+    expect(recorded.map((e) => e.data.username)).toEqual(Array(3).fill('[app password]'));
+    const lockouts = await db.query(`SELECT username FROM sign_in_lockouts WHERE tenant_id = $1`, [tenantId]);
+    const stored = JSON.stringify([recorded, lockouts]);
+    for (const group of created.password.split(' ').slice(1)) expect(stored).not.toContain(group);
+  });
+
   it('R9, B7: 300 simultaneous attempts are each recorded once, across the lanes, and last use counts them all', async () => {
     const tenantId = await tenantWith();
     const { userId, username } = await mfaUser(tenantId);

@@ -6,6 +6,7 @@ import {
   lockStatus,
   normaliseAppPassword,
   normaliseUsername,
+  recogniseAppPasswords,
   registerFailedSignIn,
   registerSuccessfulSignIn,
   type LockoutState,
@@ -27,6 +28,13 @@ const MAX_RECORDED_USERNAME = 256;
  */
 const storable = (text: string): string => text.replaceAll('\0', '\uFFFD').replace(/\p{Cs}/gu, '\uFFFD');
 
+/**
+ * What a username that holds an app password is counted and recorded as. Clients swap their two
+ * fields, and people paste the password where the account goes: the secret must not reach the
+ * events, Kafka, the audit or the lockout table by that door. Its checksum makes it recognisable.
+ */
+const TYPED_APP_PASSWORD = '[app password]';
+
 @CommandHandler(VerifySignIn)
 export class VerifySignInHandler implements ICommandHandler<VerifySignIn, SignInVerdict> {
   constructor(
@@ -41,8 +49,10 @@ export class VerifySignInHandler implements ICommandHandler<VerifySignIn, SignIn
     const now = this.clock.now();
     // Lockout counts under the normalised name, or, for what cannot be a username, under the raw text.
     const username =
-      normaliseUsername(command.username) ??
-      storable(command.username.trim().toLowerCase().slice(0, MAX_RECORDED_USERNAME));
+      recogniseAppPasswords(command.username).length > 0
+        ? TYPED_APP_PASSWORD
+        : (normaliseUsername(command.username) ??
+          storable(command.username.trim().toLowerCase().slice(0, MAX_RECORDED_USERNAME)));
     const hash = this.hasher.hash(normaliseAppPassword(command.password));
     // The account, the tenant's policy, the credential whose keyed hash matches and the lockout
     // state: from memory where this instance holds a lease, else from PostgreSQL (one read).
