@@ -292,4 +292,23 @@ describe('verification replicas across instances (real PostgreSQL)', () => {
     expect(b.memory.serving).toBe(true);
     for (let i = 0; i < 20; i++) expect(await lets(b.memory, tenantId, username, password)).toBe(false);
   });
+  it('a process that serves no replica (the sync worker) forgets old acknowledgements as new ones arrive', async () => {
+    const worker = new VerificationCoherence(db, { ackKeptMs: 300 });
+    extra.push(worker);
+    await worker.onModuleInit();
+    const ack = (tokens: string[]) =>
+      db.query(`SELECT pg_notify('latchkey_verification_ack', $1)`, [
+        JSON.stringify({ instanceId: randomUUID(), tokens }),
+      ]);
+    const until = async (check: () => boolean) => {
+      for (const deadline = Date.now() + 3_000; !check(); await new Promise((r) => setTimeout(r, 20)))
+        if (Date.now() > deadline) throw new Error(`remembers ${worker.rememberedAcks}`);
+    };
+    await ack(Array.from({ length: 50 }, () => randomUUID()));
+    await until(() => worker.rememberedAcks >= 50);
+    await new Promise((r) => setTimeout(r, 400));
+    await ack([randomUUID()]);
+    await until(() => worker.rememberedAcks < 50);
+    expect(worker.rememberedAcks).toBeLessThanOrEqual(1 + 3); // the new one, and any another test sent
+  });
 });

@@ -29,6 +29,8 @@ export interface CoherenceOptions {
   confirmTimeoutMs: number;
   /** Wait before connecting again after the listening connection failed. */
   reconnectMs: number;
+  /** How long an acknowledgement is remembered (a command waits at most confirmTimeoutMs for it). */
+  ackKeptMs: number;
   /** How long a replica that registered around a change's commit is waited for at most. */
   startupGraceMs: number;
 }
@@ -39,6 +41,7 @@ const DEFAULT_OPTIONS: CoherenceOptions = {
   marginMs: 600,
   confirmTimeoutMs: 10_000,
   reconnectMs: 500,
+  ackKeptMs: 60_000,
   startupGraceMs: 1_000,
 };
 
@@ -55,8 +58,6 @@ interface Client {
 type ClientConstructor = new (config: Record<string, unknown>) => Client;
 
 /** Acknowledgements are kept this long for a waiter that starts after they arrived. */
-const ACK_KEPT_MS = 60_000;
-
 /**
  * Keeps in-memory verification coherent across API instances: the lease + invalidation-
  * acknowledgement protocol.
@@ -86,6 +87,7 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(VerificationCoherence.name);
   private readonly options: CoherenceOptions;
   private readonly acks = new Map<string, { instances: Set<string>; at: number }>();
+  private nextAckSweep = 0;
   private readonly ackArrived = new EventEmitter();
   private client?: Client;
   private connected = false;
@@ -316,7 +318,6 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
   private async renew(client: Client): Promise<void> {
     if (client !== this.client || !this.replica) return;
     try {
-      this.sweepAcks();
       const sent = performance.now();
       const result = await client.query(
         `UPDATE verification_replicas SET lease_expires_at = now() + $2 * interval '1 millisecond'
@@ -365,6 +366,9 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
     try {
       const ack = JSON.parse(payload) as Acknowledgement;
       const at = performance.now();
+      // Every process hears every acknowledgement, those that serve no replica (the sync worker) too:
+      // forget the old ones as new ones arrive, or the map grows with every change ever made.
+      if (at >= this.nextAckSweep) this.sweepAcks(at);
       for (const token of ack.tokens) {
         let entry = this.acks.get(token);
         if (!entry) this.acks.set(token, (entry = { instances: new Set(), at }));
@@ -376,9 +380,15 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private sweepAcks(): void {
-    const oldest = performance.now() - ACK_KEPT_MS;
+  private sweepAcks(now: number): void {
+    this.nextAckSweep = now + this.options.ackKeptMs / 4;
+    const oldest = now - this.options.ackKeptMs;
     for (const [token, entry] of this.acks) if (entry.at < oldest) this.acks.delete(token);
+  }
+
+  /** How many changes' acknowledgements are remembered (bounded by ackKeptMs; for tests). */
+  get rememberedAcks(): number {
+    return this.acks.size;
   }
 
   private lost(client: Client, error?: Error): void {
