@@ -7,7 +7,13 @@ import { startIntegrationApp } from '../../../test/integration-app';
 import { AppPasswordsModule } from './app-passwords.module';
 import { CreateAppPasswordCommand, type CreatedAppPassword } from './app-passwords/create-app-password';
 import { ListAppPasswords, type AppPasswordSummary } from './app-passwords/list-app-passwords';
-import { DomainError } from './domain';
+import {
+  DEFAULT_LOCKOUT_SETTINGS,
+  DomainError,
+  registerFailedSignIn,
+  registerSuccessfulSignIn,
+} from './domain';
+import { LockoutStore } from './infrastructure/lockout.store';
 import type { CommandContext } from './infrastructure/event-sourced-streams';
 import { signInStreamIds } from './infrastructure/sign-in-recorder';
 import { ReportLeak } from './leak-reports/report-leak';
@@ -21,6 +27,7 @@ describe('app passwords (real PostgreSQL)', () => {
   let commands: CommandBus;
   let queries: QueryBus;
   let db: DataSource;
+  let lockouts: LockoutStore;
   let close: () => Promise<void>;
 
   beforeAll(async () => {
@@ -28,6 +35,7 @@ describe('app passwords (real PostgreSQL)', () => {
     commands = app.get(CommandBus);
     queries = app.get(QueryBus);
     db = app.get(DataSource);
+    lockouts = app.get(LockoutStore);
     close = () => app.close();
   });
   afterAll(() => close?.());
@@ -195,6 +203,54 @@ describe('app passwords (real PostgreSQL)', () => {
     const lockouts = await db.query(`SELECT username FROM sign_in_lockouts WHERE tenant_id = $1`, [tenantId]);
     const stored = JSON.stringify([recorded, lockouts]);
     for (const group of created.password.split(' ').slice(1)) expect(stored).not.toContain(group);
+  });
+
+  it("B8: lockout states that say nothing any more are pruned; a real user's familiar networks stay", async () => {
+    const tenantId = await tenantWith();
+    const { userId, username } = await mfaUser(tenantId);
+    const created = await create(tenantId, userId, 'Laptop');
+    const now = new Date();
+    const hoursAgo = (hours: number) => new Date(now.getTime() - hours * 3_600_000);
+    const fail = (name: string, at: Date) =>
+      lockouts.update(
+        tenantId,
+        name,
+        (state) =>
+          registerFailedSignIn(
+            state,
+            { clientIp: '198.51.100.7', passwordFingerprint: randomUUID(), now: at },
+            DEFAULT_LOCKOUT_SETTINGS,
+          ),
+        at,
+      );
+    // Defaults: a lock lasts at most an hour and counters reset after an hour without failures.
+    await fail('sprayed-long-ago@contoso.test', hoursAgo(3));
+    await fail('sprayed-lately@contoso.test', hoursAgo(1));
+    await fail(username, hoursAgo(3));
+    await lockouts.update(
+      tenantId,
+      username,
+      (state) =>
+        registerSuccessfulSignIn(
+          state,
+          { clientIp: '192.0.2.10', now: hoursAgo(3) },
+          DEFAULT_LOCKOUT_SETTINGS,
+        ),
+      hoursAgo(3),
+    );
+    await lockouts.prune(now);
+    const left = await db.query(
+      `SELECT username FROM sign_in_lockouts WHERE tenant_id = $1 ORDER BY username`,
+      [tenantId],
+    );
+    expect(left.map((row: { username: string }) => row.username)).toEqual(
+      [username, 'sprayed-lately@contoso.test'].sort(),
+    );
+    // A name pruned is a name never seen: it counts from nothing again, and nothing fails.
+    expect(await verify(tenantId, 'sprayed-long-ago@contoso.test', 'wrong')).toMatchObject({
+      allowed: false,
+    });
+    expect(await verify(tenantId, username, created.password)).toMatchObject({ allowed: true });
   });
 
   it('R9, B7: 300 simultaneous attempts are each recorded once, across the lanes, and last use counts them all', async () => {

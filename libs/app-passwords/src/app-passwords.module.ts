@@ -12,7 +12,7 @@ import { AppPasswordHasher } from './infrastructure/app-password-hasher';
 import { Clock, SystemClock } from './infrastructure/clock';
 import { CredentialsProjection } from './infrastructure/credentials.projection';
 import { EventSourcedStreams } from './infrastructure/event-sourced-streams';
-import { LockoutStore } from './infrastructure/lockout.store';
+import { LockoutPruner, LockoutStore } from './infrastructure/lockout.store';
 import { SignInRecorder } from './infrastructure/sign-in-recorder';
 import { VerificationCoherence } from './infrastructure/verification/verification-coherence';
 import { VerificationReplica } from './infrastructure/verification/verification-replica';
@@ -79,6 +79,7 @@ import { UsersController } from './users/users.controller';
     DeciderStreams,
     EventSourcedStreams,
     Clock,
+    LockoutStore,
     VerificationCoherence,
     VerificationReplica,
   ],
@@ -118,7 +119,7 @@ export class VerificationLease implements OnApplicationBootstrap {
       }),
     }),
   ],
-  providers: [VerificationLease],
+  providers: [VerificationLease, LockoutPruner],
   controllers: [
     TenantController,
     UsersController,

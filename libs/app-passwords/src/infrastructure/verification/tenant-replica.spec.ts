@@ -123,6 +123,27 @@ describe('TenantReplica (in-memory verification state of one tenant)', () => {
     expect(replica.pendingTouches).toBeLessThan(1_100);
   });
 
+  it('B8: a spray of made-up names leaves nothing behind in memory, while a real name keeps its lockout', () => {
+    const replica = loaded(account(ADA, 'ada@example.org', ['h1']));
+    const locked = { ...initialLockoutState(), familiarNetworks: ['192.0.2.0/24'] };
+    for (const name of [
+      ...Array.from({ length: 5_000 }, (_, i) => `guess-${i}@example.org`),
+      'ada@example.org',
+    ]) {
+      // A miss is read from PostgreSQL (its failure count included); then the failure is announced.
+      const since = replica.beginRead();
+      replica.finishRead(since, name, {
+        policy: DEFAULT_TENANT_POLICY,
+        account: name.startsWith('ada') ? account(ADA, name, ['h1']) : null,
+        lockout: locked,
+      });
+      const lockout = lockoutInvalidation(TENANT, name);
+      replica.invalidate(lockout as Extract<typeof lockout, { tenantId: string }>);
+    }
+    expect(replica.footprint).toEqual({ accounts: 1, lockouts: 1, stale: 1 });
+    expect(replica.view('ada@example.org', 'h1')).toBeUndefined(); // stale: read again first
+  });
+
   it('what changed while the tenant was loading is read again on first use', () => {
     const replica = new TenantReplica();
     const since = replica.beginRead();

@@ -80,6 +80,11 @@ export class TenantReplica {
     return this.accounts.size;
   }
 
+  /** What memory holds per name: accounts, and the lockout states and stale marks of their names. */
+  get footprint(): { accounts: number; lockouts: number; stale: number } {
+    return { accounts: this.accounts.size, lockouts: this.lockouts.size, stale: this.stale.size };
+  }
+
   /** How many touches are remembered for reads in flight (bounded; for tests and figures). */
   get pendingTouches(): number {
     return this.recent.size;
@@ -99,7 +104,8 @@ export class TenantReplica {
   ): void {
     this.policy = policy;
     for (const account of accounts) this.put(account);
-    for (const [username, state] of lockouts) this.lockouts.set(username, state);
+    for (const [username, state] of lockouts)
+      if (this.accounts.has(username)) this.lockouts.set(username, state);
   }
 
   /** The load has read everything: whatever was invalidated while it read is re-read on first use. */
@@ -107,7 +113,7 @@ export class TenantReplica {
     for (const [key, generation] of this.recent) {
       if (generation <= since) continue;
       if (key === 'p') this.policyStale = true;
-      else if (key.startsWith('n:')) this.stale.add(key.slice(2));
+      else if (key.startsWith('n:')) this.forgetName(key.slice(2));
       else {
         const username = this.usernameOf.get(key.slice(2));
         if (username !== undefined) this.stale.add(username);
@@ -137,9 +143,19 @@ export class TenantReplica {
       touch(`u:${userId}`);
     }
     for (const username of invalidation.usernames ?? []) {
-      this.stale.add(username);
+      this.forgetName(username);
       touch(`n:${username}`);
     }
+  }
+
+  /**
+   * A name changed. Memory answers only for a name it holds an account under; any other name is read
+   * from PostgreSQL whatever memory holds, so nothing about it is kept: a password spray of made-up
+   * names, each failure announced, would otherwise grow the lockout states and stale marks for ever.
+   */
+  private forgetName(username: string): void {
+    if (this.accounts.has(username)) this.stale.add(username);
+    else this.lockouts.delete(username);
   }
 
   /**
@@ -176,7 +192,7 @@ export class TenantReplica {
         this.usernameOf.delete(previous.userId);
       this.accounts.delete(username);
       if (read.account) this.put(read.account);
-      if (read.lockout) this.lockouts.set(username, read.lockout);
+      if (read.account && read.lockout) this.lockouts.set(username, read.lockout);
       else this.lockouts.delete(username);
       this.stale.delete(username);
     }

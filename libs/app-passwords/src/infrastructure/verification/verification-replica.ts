@@ -59,9 +59,11 @@ const LOAD_ACCOUNTS = `
   WHERE a.tenant_id = $1 AND a.status <> 'deleted' AND a.username > $2
   ORDER BY a.username LIMIT $3`;
 
+/** The lockout states of live accounts (memory answers for no other name), a page at a time. */
 const LOAD_LOCKOUTS = `
-  SELECT username, state FROM sign_in_lockouts
-  WHERE tenant_id = $1 AND username > $2 ORDER BY username LIMIT $3`;
+  SELECT l.username, l.state FROM sign_in_lockouts l
+  JOIN accounts a ON a.tenant_id = l.tenant_id AND a.username = l.username AND a.status <> 'deleted'
+  WHERE l.tenant_id = $1 AND l.username > $2 ORDER BY l.username LIMIT $3`;
 
 interface AccountRow {
   user_id: string | null;
