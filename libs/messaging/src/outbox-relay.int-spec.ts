@@ -109,4 +109,44 @@ describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
     }
     expect(vacuumsAfter).toBeGreaterThan(vacuumsBefore);
   }, 60_000);
+  it('sets aside an event larger than Kafka takes, loudly, and publishes everything after it in order', async () => {
+    if (relays.length === 0) {
+      // Run on its own: the first test's relays are running otherwise.
+      relays.push(new OutboxRelay(db, kafka, publicView, { topic, idlePollMs: 20 }));
+      relays[0].start();
+    }
+    const streamId = `user-${randomUUID()}`;
+    const sizes = [10, 1_200_000, 10]; // the middle one is more than Kafka's 1 MB message limit
+    for (const [version, size] of sizes.entries()) {
+      await store.append({
+        streamId,
+        streamType: 'user',
+        expectedVersion: version,
+        events: [{ type: 'TestHappened', data: { padding: 'x'.repeat(size) } }],
+        context: { tenantId: randomUUID(), actor: { kind: 'system' }, occurredAt: new Date() },
+      });
+    }
+    const consumer = kafka.consumer({ groupId: `test-${randomUUID()}`, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const versions: number[] = [];
+    await new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const event = fromCloudEventMessage(message);
+          if (event.streamId === streamId) versions.push(event.version);
+          if (versions.includes(3)) resolve();
+        },
+      });
+    });
+    await consumer.disconnect();
+    expect(versions).toEqual([1, 3]);
+    const setAside = await db.query(
+      `SELECT e.version, u.bytes FROM unpublishable_events u JOIN events e ON e.seq = u.event_seq
+       WHERE e.stream_id = $1`,
+      [streamId],
+    );
+    expect(setAside).toEqual([{ version: 2, bytes: expect.any(Number) }]);
+    expect(setAside[0].bytes).toBeGreaterThan(1_200_000);
+  }, 60_000);
 });

@@ -22,6 +22,11 @@ export interface OutboxRelayOptions {
 }
 
 const MAX_BATCH_BYTES = 512 * 1024;
+/**
+ * The most one event may take on the wire: Kafka's default limit on a record batch is 1,048,588
+ * bytes (message.max.bytes), headers and framing included; this leaves room for those.
+ */
+export const MAX_EVENT_BYTES = 1_000_000;
 
 // Any constant shared by every relay: the holder of this session lock is the one active relay.
 const RELAY_LOCK = 7_406_245_002;
@@ -110,18 +115,25 @@ export class OutboxRelay {
     }
     if (rows.length === 0) return 0;
 
-    const producer = await this.connectedProducer();
     // Kafka refuses a request over its size limit (1 MB by default): send at most MAX_BATCH_BYTES of
     // values at once, and always at least one event, so a few large events cannot stall the relay.
+    // An event that alone is more than Kafka takes is set aside, in its place in the order.
     const messages = [];
     let bytes = 0;
     for (const row of rows) {
       const event = toEnvelope(row);
       const message = toCloudEventMessage(event, this.publicView(event));
-      bytes += Buffer.byteLength(String(message.value));
+      const size = messageBytes(message);
+      if (size > MAX_EVENT_BYTES) {
+        if (messages.length > 0) break; // what came before it goes first
+        await this.setAside(runner, row, size);
+        return 1;
+      }
+      bytes += size;
       if (messages.length > 0 && bytes > MAX_BATCH_BYTES) break;
       messages.push(message);
     }
+    const producer = await this.connectedProducer();
     try {
       await producer.send({ topic: this.options.topic, acks: -1, messages });
     } catch (error) {
@@ -135,6 +147,24 @@ export class OutboxRelay {
     this.deletedSinceVacuum += messages.length;
     if (this.deletedSinceVacuum >= this.options.vacuumEveryRows) await this.vacuum(runner);
     return messages.length;
+  }
+
+  /**
+   * Moves an event Kafka would refuse out of the outbox, loudly: every event after it would wait
+   * for good behind it otherwise. No event type the domain writes grows that large (they are split);
+   * reaching this is a bug to fix, and the error says which event.
+   */
+  private async setAside(runner: QueryRunner, row: PendingRow, bytes: number): Promise<void> {
+    const reason = `${bytes} bytes on the wire, over the ${MAX_EVENT_BYTES} Kafka takes in one message`;
+    await runner.query(
+      `WITH gone AS (DELETE FROM outbox WHERE seq = $1 RETURNING event_seq)
+       INSERT INTO unpublishable_events (event_seq, bytes, reason) SELECT event_seq, $2, $3 FROM gone
+       ON CONFLICT (event_seq) DO NOTHING`,
+      [row.outbox_seq, bytes, reason],
+    );
+    this.logger.error(
+      `set aside event ${row.id} (${row.type}, ${row.stream_id} v${row.version}) in unpublishable_events: ${reason}`,
+    );
   }
 
   /**
@@ -179,4 +209,12 @@ export class OutboxRelay {
     }
     return this.producer;
   }
+}
+
+/** A message's size as Kafka counts it, near enough: key, value and headers. */
+function messageBytes(message: ReturnType<typeof toCloudEventMessage>): number {
+  let bytes = Buffer.byteLength(String(message.key ?? '')) + Buffer.byteLength(String(message.value ?? ''));
+  for (const [name, value] of Object.entries(message.headers ?? {}))
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(String(value ?? ''));
+  return bytes;
 }

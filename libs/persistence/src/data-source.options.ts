@@ -11,6 +11,7 @@ import { OutboxHoldsOnlyUnpublished1764000000007 } from './migrations/1764000000
 import { EventChain1764000000008 } from './migrations/1764000000008-event-chain';
 import { VerificationReplicas1764000000009 } from './migrations/1764000000009-verification-replicas';
 import { ProjectionDeadLetters1764000000010 } from './migrations/1764000000010-projection-dead-letters';
+import { UnpublishableEvents1764000000011 } from './migrations/1764000000011-unpublishable-events';
 
 /** Every migration, in order. Listed explicitly so that a bundled build cannot miss one. */
 export const migrations = [
@@ -25,6 +26,7 @@ export const migrations = [
   EventChain1764000000008,
   VerificationReplicas1764000000009,
   ProjectionDeadLetters1764000000010,
+  UnpublishableEvents1764000000011,
 ];
 
 /** Schema changes go through migrations only; `synchronize` stays off everywhere. */
