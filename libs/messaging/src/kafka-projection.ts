@@ -199,6 +199,8 @@ export class KafkaProjectionRunner {
   private consumer?: Consumer;
   private running?: Promise<void>;
   private stopped = false;
+  private retryTimer?: NodeJS.Timeout;
+  private wakeUp?: () => void;
 
   constructor(
     private readonly db: DataSource,
@@ -227,7 +229,11 @@ export class KafkaProjectionRunner {
         await this.consumer?.disconnect().catch(() => undefined);
         if (this.stopped) return;
         this.logger.warn(`not consuming yet, retrying in ${backoffMs} ms: ${String(error)}`);
-        await new Promise((resolve) => setTimeout(resolve, backoffMs));
+        // Cut short by stop: a shutdown neither waits for it nor is kept alive by it.
+        await new Promise<void>((resolve) => {
+          this.wakeUp = resolve;
+          this.retryTimer = setTimeout(resolve, backoffMs);
+        });
       }
     }
   }
@@ -282,6 +288,8 @@ export class KafkaProjectionRunner {
    */
   async stop(graceMs = 3_000): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.wakeUp?.();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
     await Promise.race([this.running?.then(() => this.consumer?.disconnect()), deadline]).finally(() =>

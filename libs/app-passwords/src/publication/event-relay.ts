@@ -30,6 +30,7 @@ function publicView(event: EventEnvelope): unknown {
 export class EventRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(EventRelay.name);
   private readonly relay: OutboxRelay;
+  private stopping = false;
 
   constructor(
     db: DataSource,
@@ -48,10 +49,12 @@ export class EventRelay implements OnApplicationBootstrap, BeforeApplicationShut
       .catch((error: unknown) =>
         this.logger.warn(`could not check topic ${this.config.kafka.eventsTopic} yet: ${String(error)}`),
       )
-      .finally(() => this.relay.start());
+      // A shutdown that came while the topic was being checked has stopped the relay already.
+      .finally(() => this.stopping || this.relay.start());
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     await this.relay.stop();
   }
 

@@ -175,7 +175,12 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
       const waitingOn = [...holders.keys()].filter((id) => tokens.some((token) => !this.acked(token, id)));
       if (waitingOn.length === 0) return;
       const now = performance.now();
-      if (now >= deadline) throw unconfirmed();
+      if (now >= deadline) {
+        this.logger.warn(
+          `a change was not confirmed within ${this.options.confirmTimeoutMs} ms by verification instance(s) ${waitingOn.join(', ')} (see verification_replicas): they keep renewing their lease without acknowledging`,
+        );
+        throw unconfirmed();
+      }
       const soonestEnd = Math.min(...waitingOn.map((id) => holders.get(id)!.until));
       if (now >= soonestEnd) {
         const over = waitingOn.filter((id) => holders.get(id)!.until <= now);
@@ -423,6 +428,6 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
 const unconfirmed = () =>
   new ProblemError(503, 'change-unconfirmed', 'Change not yet confirmed by every API instance', {
     detail:
-      'The change is saved, but not every API instance has confirmed it yet, so a verification may still succeed for a few seconds. Repeating the request confirms it.',
+      'The change is saved, and holds on every API instance that confirmed it. One instance did not confirm it in time: until it does, or its lease ends, a verification it answers may still succeed. Repeating the request changes nothing more; the operators are told which instance it was.',
     headers: { 'Retry-After': '3' },
   });
