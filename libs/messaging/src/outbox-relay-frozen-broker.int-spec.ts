@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { integrationConfig } from '../../../test/integration-config';
 import { fromCloudEventMessage } from './cloud-event';
 import { OutboxRelay } from './outbox-relay';
+import { TestStream, until } from './testing/test-stream';
 
 /**
  * Fault: the broker freezes (a long GC pause, a VM stalled) while a batch is on the wire. The relay
@@ -34,42 +35,10 @@ describe('OutboxRelay across a frozen broker (real broker stopped with SIGSTOP)'
     logLevel: logLevel.NOTHING,
   });
   const topic = `test-frozen-${randomUUID()}`;
-  const streamId = `user-${randomUUID()}`;
   let db: DataSource;
-  let store: PostgresEventStore;
+  let stream: TestStream;
   let relay: OutboxRelay;
   let frozen: number | undefined;
-  let version = 0;
-
-  const append = async (count: number) => {
-    for (let i = 0; i < count; i++) {
-      await store.append({
-        streamId,
-        streamType: 'user',
-        expectedVersion: version,
-        events: [{ type: 'TestHappened', data: { n: version + 1 } }],
-        context: { tenantId: randomUUID(), actor: { kind: 'system' }, occurredAt: new Date() },
-      });
-      version++;
-    }
-  };
-
-  const unpublished = async (): Promise<number> => {
-    const [{ count }] = await db.query(
-      `SELECT count(*)::int AS count FROM outbox o JOIN events e ON e.seq = o.event_seq
-       WHERE e.stream_id = $1`,
-      [streamId],
-    );
-    return count;
-  };
-
-  const until = async (what: string, check: () => Promise<boolean>, ms: number) => {
-    const deadline = Date.now() + ms;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
 
   const thaw = () => {
     if (frozen !== undefined) process.kill(frozen, 'SIGCONT');
@@ -79,7 +48,7 @@ describe('OutboxRelay across a frozen broker (real broker stopped with SIGSTOP)'
   beforeAll(async () => {
     await migrate(config);
     db = await new DataSource(dataSourceOptions(config)).initialize();
-    store = new PostgresEventStore(db);
+    stream = new TestStream(new PostgresEventStore(db), db);
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
@@ -100,18 +69,18 @@ describe('OutboxRelay across a frozen broker (real broker stopped with SIGSTOP)'
   });
 
   it('publishes everything once the broker wakes, although it wrote a batch the relay gave up on', async () => {
-    await append(2);
-    await until('the first events to be published', async () => (await unpublished()) === 0, 60_000);
+    await stream.append(2);
+    await until('the first events to be published', async () => (await stream.unpublished()) === 0, 60_000);
 
     frozen = brokerPid();
     process.kill(frozen, 'SIGSTOP');
-    await append(3); // sent, never answered: the broker reads this batch only when it wakes
+    await stream.append(3); // sent, never answered: the broker reads this batch only when it wakes
     await new Promise((r) => setTimeout(r, 400));
-    await append(3); // the next attempt carries more than the batch the broker is about to write
+    await stream.append(3); // the next attempt carries more than the batch the broker is about to write
     await new Promise((r) => setTimeout(r, 4_000));
     thaw();
 
-    await until('the backlog to be published', async () => (await unpublished()) === 0, 30_000);
+    await until('the backlog to be published', async () => (await stream.unpublished()) === 0, 30_000);
 
     const consumer = kafka.consumer({ groupId: `frozen-${randomUUID()}`, maxWaitTimeInMs: 200 });
     await consumer.connect();
@@ -121,7 +90,7 @@ describe('OutboxRelay across a frozen broker (real broker stopped with SIGSTOP)'
       void consumer.run({
         eachMessage: async ({ message }) => {
           const event = fromCloudEventMessage(message);
-          if (event.streamId === streamId) versions.add(event.version); // consumers drop re-sends
+          if (event.streamId === stream.streamId) versions.add(event.version); // consumers drop re-sends
           if (versions.size === 8) resolve();
         },
       });

@@ -7,6 +7,7 @@ import { stack } from '../../../test/stack';
 import { integrationConfig } from '../../../test/integration-config';
 import { fromCloudEventMessage } from './cloud-event';
 import { OutboxRelay } from './outbox-relay';
+import { TestStream, until } from './testing/test-stream';
 
 /** Fault: the broker goes away while commands keep appending. Nothing may be lost or reordered. */
 describe('OutboxRelay across a Kafka outage (real broker stopped and started)', () => {
@@ -17,46 +18,14 @@ describe('OutboxRelay across a Kafka outage (real broker stopped and started)', 
     logLevel: logLevel.NOTHING,
   });
   const topic = `test-outage-${randomUUID()}`;
-  const streamId = `user-${randomUUID()}`;
   let db: DataSource;
-  let store: PostgresEventStore;
+  let stream: TestStream;
   let relay: OutboxRelay;
-  let version = 0;
-
-  const append = async (count: number) => {
-    for (let i = 0; i < count; i++) {
-      await store.append({
-        streamId,
-        streamType: 'user',
-        expectedVersion: version,
-        events: [{ type: 'TestHappened', data: { n: version + 1 } }],
-        context: { tenantId: randomUUID(), actor: { kind: 'system' }, occurredAt: new Date() },
-      });
-      version++;
-    }
-  };
-
-  const unpublished = async (): Promise<number> => {
-    const [{ count }] = await db.query(
-      `SELECT count(*)::int AS count FROM outbox o JOIN events e ON e.seq = o.event_seq
-       WHERE e.stream_id = $1`,
-      [streamId],
-    );
-    return count;
-  };
-
-  const until = async (what: string, check: () => Promise<boolean>, ms = 60_000) => {
-    const deadline = Date.now() + ms;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
 
   beforeAll(async () => {
     await migrate(config);
     db = await new DataSource(dataSourceOptions(config)).initialize();
-    store = new PostgresEventStore(db);
+    stream = new TestStream(new PostgresEventStore(db), db);
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
@@ -76,16 +45,16 @@ describe('OutboxRelay across a Kafka outage (real broker stopped and started)', 
   });
 
   it('publishes everything appended while the broker was down, once it is back, in order', async () => {
-    await append(5);
-    await until('the first events to be published', async () => (await unpublished()) === 0);
+    await stream.append(5);
+    await until('the first events to be published', async () => (await stream.unpublished()) === 0);
 
     stack('down', 'kafka');
-    await append(10);
+    await stream.append(10);
     await new Promise((r) => setTimeout(r, 1_500)); // the relay fails and backs off meanwhile
-    expect(await unpublished()).toBe(10); // nothing deleted from the outbox that the broker did not take
+    expect(await stream.unpublished()).toBe(10); // nothing deleted from the outbox that the broker did not take
 
     stack('up', 'kafka');
-    await until('the backlog to be published', async () => (await unpublished()) === 0);
+    await until('the backlog to be published', async () => (await stream.unpublished()) === 0);
 
     const seen = new Map<string, number>();
     const consumer = kafka.consumer({ groupId: `outage-${randomUUID()}`, maxWaitTimeInMs: 200 });
@@ -96,7 +65,7 @@ describe('OutboxRelay across a Kafka outage (real broker stopped and started)', 
       void consumer.run({
         eachMessage: async ({ message }) => {
           const event = fromCloudEventMessage(message);
-          if (event.streamId !== streamId) return;
+          if (event.streamId !== stream.streamId) return;
           seen.set(event.id, (seen.get(event.id) ?? 0) + 1);
           if (seen.get(event.id) === 1) versions.push(event.version); // consumers drop re-sends by ce_id
           if (versions.length === 15) resolve();
