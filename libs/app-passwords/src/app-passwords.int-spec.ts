@@ -188,7 +188,15 @@ describe('app passwords (real PostgreSQL)', () => {
     const created = await create(tenantId, userId, 'Phone');
     const letters = created.password.replace(/ /g, '');
     // A client that swapped its fields, and one that put the password where the account goes.
-    for (const typed of [created.password, letters.toUpperCase(), `${letters}@contoso.test`]) {
+    const typo = `${letters.slice(0, 10)}${letters[10] === 'a' ? 'b' : 'a'}${letters.slice(11)}`;
+    const regrouped = letters.match(/.{1,3}/g)!.join(' ');
+    for (const typed of [
+      created.password,
+      letters.toUpperCase(),
+      `${letters}@contoso.test`,
+      typo,
+      regrouped,
+    ]) {
       expect(await verify(tenantId, typed, 'whatever')).toEqual({
         allowed: false,
         reason: 'invalid-credentials',
@@ -199,7 +207,7 @@ describe('app passwords (real PostgreSQL)', () => {
       `SELECT data FROM events WHERE stream_id = ANY($1::text[]) ORDER BY seq`,
       [signInStreamIds(tenantId)],
     );
-    expect(recorded.map((e) => e.data.username)).toEqual(Array(3).fill('[app password]'));
+    expect(recorded.map((e) => e.data.username)).toEqual(Array(5).fill('[app password]'));
     const lockouts = await db.query(`SELECT username FROM sign_in_lockouts WHERE tenant_id = $1`, [tenantId]);
     const stored = JSON.stringify([recorded, lockouts]);
     for (const group of created.password.split(' ').slice(1)) expect(stored).not.toContain(group);
@@ -226,6 +234,13 @@ describe('app passwords (real PostgreSQL)', () => {
     // Defaults: a lock lasts at most an hour and counters reset after an hour without failures.
     await fail('sprayed-long-ago@contoso.test', hoursAgo(3));
     await fail('sprayed-lately@contoso.test', hoursAgo(1));
+    // Locked for a day under a longer maximum than the tenant has now: the lock runs to its end.
+    await lockouts.update(
+      tenantId,
+      'locked-for-a-day@contoso.test',
+      (state) => ({ ...state, unfamiliar: { ...state.unfamiliar, lockedUntilMs: hoursAgo(-21).getTime() } }),
+      hoursAgo(3),
+    );
     await fail(username, hoursAgo(3));
     await lockouts.update(
       tenantId,
@@ -244,7 +259,7 @@ describe('app passwords (real PostgreSQL)', () => {
       [tenantId],
     );
     expect(left.map((row: { username: string }) => row.username)).toEqual(
-      [username, 'sprayed-lately@contoso.test'].sort(),
+      [username, 'sprayed-lately@contoso.test', 'locked-for-a-day@contoso.test'].sort(),
     );
     // A name pruned is a name never seen: it counts from nothing again, and nothing fails.
     expect(await verify(tenantId, 'sprayed-long-ago@contoso.test', 'wrong')).toMatchObject({

@@ -47,19 +47,26 @@ export class LockoutStore {
 
   /**
    * Deletes up to `batch` states that say nothing any more: not written for the tenant's longest
-   * lock plus its reset period (every counter has started over, every remembered failure is
-   * forgotten), and either without familiar networks or of a name that is no live account. A spray
-   * of made-up names writes a row per name; without this they would stay for good. Returns how
-   * many went. Rows are locked and skipped when busy, so several API instances may prune at once.
+   * lock plus its reset period, every lock they hold ended a reset period ago (a lock set under a
+   * longer maximum than the tenant has now still runs to its end), so every counter has started over
+   * and every remembered failure is forgotten; and either without familiar networks or of a name
+   * that is no live account. A spray of made-up names writes a row per name; without this they would
+   * stay for good. Returns how many went. Rows are locked and skipped when busy, so several API
+   * instances may prune at once.
    */
   async prune(now: Date, batch = PRUNE_BATCH): Promise<number> {
     const deleted: unknown[] = await this.db.query(
       `WITH inert AS (
          SELECT l.tenant_id, l.username FROM sign_in_lockouts l
          LEFT JOIN tenants t ON t.tenant_id = l.tenant_id
+         CROSS JOIN LATERAL (SELECT coalesce((t.policy #>> '{lockout,resetAfterSeconds}')::int, $3) AS reset) p
          WHERE l.updated_at < $1::timestamptz - make_interval(secs =>
-             coalesce((t.policy #>> '{lockout,resetAfterSeconds}')::int, $3)
-           + coalesce((t.policy #>> '{lockout,maxLockSeconds}')::int, $4))
+             p.reset + coalesce((t.policy #>> '{lockout,maxLockSeconds}')::int, $4))
+           AND greatest(
+                 (l.state #>> '{familiar,lockedUntilMs}')::bigint,
+                 (l.state #>> '{unfamiliar,lockedUntilMs}')::bigint,
+                 (SELECT max((c ->> 'lockedUntilMs')::bigint) FROM jsonb_array_elements(l.state -> 'clients') c)
+               ) < extract(epoch FROM $1::timestamptz) * 1000 - p.reset * 1000
            AND (l.state -> 'familiarNetworks' = '[]'::jsonb OR NOT EXISTS (
              SELECT 1 FROM accounts a
              WHERE a.tenant_id = l.tenant_id AND a.username = l.username AND a.status <> 'deleted'))
@@ -79,6 +86,7 @@ export class LockoutStore {
 export class LockoutPruner implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(LockoutPruner.name);
   private readonly task = new RepeatingTask(() => this.pruneAll(), 5 * 60_000);
+  private stopping = false;
 
   constructor(
     private readonly store: LockoutStore,
@@ -90,6 +98,7 @@ export class LockoutPruner implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
     await this.task.stop();
   }
 
@@ -100,7 +109,7 @@ export class LockoutPruner implements OnApplicationBootstrap, OnModuleDestroy {
       do {
         pruned = await this.store.prune(this.clock.now(), PRUNE_BATCH);
         total += pruned;
-      } while (pruned === PRUNE_BATCH);
+      } while (pruned === PRUNE_BATCH && !this.stopping);
       if (total > 0) this.logger.log(`pruned ${total} lockout states that said nothing any more`);
     } catch (error) {
       this.logger.warn(`lockout states not pruned: ${describeFailure(error)}`);

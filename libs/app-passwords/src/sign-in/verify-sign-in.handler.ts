@@ -1,5 +1,7 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
+  APP_PASSWORD_LENGTH,
+  APP_PASSWORD_PREFIX,
   DEFAULT_TENANT_POLICY,
   decideSignIn,
   initialLockoutState,
@@ -34,6 +36,13 @@ const storable = (text: string): string => text.replaceAll('\0', '\uFFFD').repla
  * events, Kafka, the audit or the lockout table by that door. Its checksum makes it recognisable.
  */
 const TYPED_APP_PASSWORD = '[app password]';
+const APP_PASSWORD_SHAPE = new RegExp(
+  `^${APP_PASSWORD_PREFIX}[a-z]{${APP_PASSWORD_LENGTH - APP_PASSWORD_PREFIX.length}}$`,
+);
+
+/** One with its checksum anywhere in the text, or the whole text in its shape (a typo, other groups). */
+const looksLikeAppPassword = (username: string): boolean =>
+  recogniseAppPasswords(username).length > 0 || APP_PASSWORD_SHAPE.test(normaliseAppPassword(username));
 
 @CommandHandler(VerifySignIn)
 export class VerifySignInHandler implements ICommandHandler<VerifySignIn, SignInVerdict> {
@@ -48,11 +57,10 @@ export class VerifySignInHandler implements ICommandHandler<VerifySignIn, SignIn
   async execute(command: VerifySignIn): Promise<SignInVerdict> {
     const now = this.clock.now();
     // Lockout counts under the normalised name, or, for what cannot be a username, under the raw text.
-    const username =
-      recogniseAppPasswords(command.username).length > 0
-        ? TYPED_APP_PASSWORD
-        : (normaliseUsername(command.username) ??
-          storable(command.username.trim().toLowerCase().slice(0, MAX_RECORDED_USERNAME)));
+    const username = looksLikeAppPassword(command.username)
+      ? TYPED_APP_PASSWORD
+      : (normaliseUsername(command.username) ??
+        storable(command.username.trim().toLowerCase().slice(0, MAX_RECORDED_USERNAME)));
     const hash = this.hasher.hash(normaliseAppPassword(command.password));
     // The account, the tenant's policy, the credential whose keyed hash matches and the lockout
     // state: from memory where this instance holds a lease, else from PostgreSQL (one read).
