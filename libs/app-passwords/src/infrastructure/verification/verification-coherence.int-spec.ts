@@ -311,4 +311,37 @@ describe('verification replicas across instances (real PostgreSQL)', () => {
     await until(() => worker.rememberedAcks < 50);
     expect(worker.rememberedAcks).toBeLessThanOrEqual(1 + 3); // the new one, and any another test sent
   });
+  it('reads at most concurrentLoads tenants at once, each on a connection of its own, and every one in the end', async () => {
+    // The replica's own connections counted; everything else goes to the real DataSource.
+    let open = 0;
+    let most = 0;
+    const counting = new Proxy(db, {
+      get(target, property) {
+        if (property === 'createQueryRunner')
+          return () => {
+            const runner = target.createQueryRunner();
+            most = Math.max(most, ++open);
+            const release = runner.release.bind(runner);
+            runner.release = () => ((open -= 1), release());
+            return runner;
+          };
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const coherence = new VerificationCoherence(db);
+    extra.push(coherence);
+    await coherence.onModuleInit();
+    const memory = new VerificationReplica(counting, { concurrentLoads: 2 });
+    await coherence.serve(memory);
+    const users = await Promise.all(Array.from({ length: 6 }, () => signedUpUser()));
+    for (let i = 0; i < 300 && !memory.serving; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Six tenants asked for at once, as after a restart: six loads wanted.
+    await Promise.all(users.map((u) => lets(memory, u.tenantId, u.username, u.password)));
+    for (let i = 0; i < 500 && memory.stats().accounts < 6; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(memory.stats()).toMatchObject({ serving: true, tenants: 6, accounts: 6 });
+    expect(most).toBe(2);
+    expect(open).toBe(0);
+  });
 });

@@ -429,5 +429,4 @@ const unconfirmed = () =>
   new ProblemError(503, 'change-unconfirmed', 'Change not yet confirmed by every API instance', {
     detail:
       'The change is saved, and holds on every API instance that confirmed it. One instance did not confirm it in time: until it does, or its lease ends, a verification it answers may still succeed. Repeating the request changes nothing more; the operators are told which instance it was.',
-    headers: { 'Retry-After': '3' },
   });

@@ -88,9 +88,19 @@ export interface VerificationReplicaOptions {
   maxAccounts: number;
   /** Rows per page while a tenant loads. */
   pageSize: number;
+  /**
+   * Tenants read at once. Each load holds a pooled connection for the whole of its read (one
+   * snapshot); after a restart the first sign-in of every tenant starts one, and the pool must stay
+   * free for the verifications that read PostgreSQL meanwhile.
+   */
+  concurrentLoads: number;
 }
 
-const DEFAULT_OPTIONS: VerificationReplicaOptions = { maxAccounts: 1_000_000, pageSize: 5_000 };
+const DEFAULT_OPTIONS: VerificationReplicaOptions = {
+  maxAccounts: 1_000_000,
+  pageSize: 5_000,
+  concurrentLoads: 2,
+};
 
 /**
  * Verification's reads, from memory where that is as good as PostgreSQL (PRODUCT §7: a verification
@@ -113,6 +123,8 @@ export class VerificationReplica {
   /** Bumped by every reset: loads begun before it are thrown away. */
   private epoch = 0;
   private accounts = 0;
+  private loadsRunning = 0;
+  private readonly waitingLoads: (() => void)[] = [];
 
   constructor(
     private readonly db: DataSource,
@@ -229,7 +241,7 @@ export class VerificationReplica {
     const since = tenant.beginRead();
     const started = performance.now();
     const current = () => this.epoch === epoch && this.tenants.get(tenantId) === tenant;
-    void this.readTenant(tenantId, current)
+    void this.inLoadSlot(() => this.readTenant(tenantId, current))
       .then((read) => {
         if (read === 'too-large') {
           if (current()) this.tenants.set(tenantId, 'too-large');
@@ -251,6 +263,19 @@ export class VerificationReplica {
         if (current()) this.tenants.delete(tenantId);
         this.logger.warn(`tenant ${tenantId} could not be read into memory: ${describeFailure(error)}`);
       });
+  }
+
+  /** Runs `work` once fewer than `concurrentLoads` loads run; a finished load hands its slot on. */
+  private async inLoadSlot<T>(work: () => Promise<T>): Promise<T> {
+    if (this.loadsRunning < this.options.concurrentLoads) this.loadsRunning += 1;
+    else await new Promise<void>((resolve) => this.waitingLoads.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waitingLoads.shift();
+      if (next) next();
+      else this.loadsRunning -= 1;
+    }
   }
 
   /**
