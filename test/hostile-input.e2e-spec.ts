@@ -468,6 +468,10 @@ for (const member of ['bindDn', 'baseDn', 'usersOnlyUnder'] as const) {
     ...directoryBody,
     [member]: 'OU=Staff\u0000,DC=example,DC=test',
   });
+  directory(`with a lone surrogate in ${member}`, {
+    ...directoryBody,
+    [member]: 'OU=Staff\ud800,DC=example,DC=test',
+  });
 }
 directory('with an unknown member', { ...directoryBody, changeDetection: 'usn', pollEverything: true });
 directory('naming its tenantId in the body', { ...directoryBody, tenantId: randomUUID() });

@@ -16,4 +16,4 @@ export { toProblem, type MappedProblem } from './problem.mapper';
 export { requestIdOf } from './request-id';
 export { ValidationFailedError, type InvalidMember } from './validation-failed.error';
 export { ZodBody, ZodQuery } from './zod-body.pipe';
-export { instantSchema, plainTextSchema } from './zod-schemas';
+export { instantSchema, machineTextSchema, plainTextSchema } from './zod-schemas';

@@ -19,11 +19,23 @@ export const instantSchema = z.iso
   );
 
 /**
- * Text for a person to read (a reason, a note): no control characters but tabs and line breaks.
- * PostgreSQL refuses NUL in text and JSON alike, and the rest only hide or forge what an auditor reads.
+ * Text for a person to read (a reason, a note): no control characters but tabs and line breaks, no
+ * format characters (bidirectional overrides reorder what an auditor reads) and no unpaired
+ * surrogate. PostgreSQL refuses NUL in text and JSON, and an unpaired surrogate in jsonb.
  */
 export const plainTextSchema = (max: number) =>
   z
     .string()
     .max(max)
-    .refine((value) => !/[^\P{Cc}\t\n\r]/u.test(value), 'must not contain control characters');
+    .refine(
+      (value) => !/[^\P{Cc}\t\n\r]|\p{Cf}|\p{Cs}/u.test(value),
+      'must not contain control or format characters',
+    );
+
+/** Text a machine reads (a DN, an identifier): no control character, no unpaired surrogate. */
+export const machineTextSchema = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((value) => !/\p{Cc}|\p{Cs}/u.test(value), 'must not contain raw control characters');

@@ -5,7 +5,7 @@ import type { Queue } from 'bull';
 import { CurrentPrincipal, Roles, type Principal } from '@latchkey/access';
 import { Clock } from '@latchkey/app-passwords';
 import { CHANGE_DETECTION_SETTINGS } from '@latchkey/directory';
-import { CanonicalUuid, ZodBody } from '@latchkey/problems';
+import { CanonicalUuid, machineTextSchema, ZodBody } from '@latchkey/problems';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { heldMassDeletions, pendingChanges } from '../domain';
@@ -16,11 +16,7 @@ import { DirectorySyncStreams } from './directory-sync.streams';
 import { SYNC_REQUESTS_QUEUE, type SyncRequestJob } from './sync-requests';
 
 /** A DN as RFC 4514 writes it: a control character is escaped (`\\00`), never sent raw. */
-const dn = z
-  .string()
-  .min(1)
-  .max(1024)
-  .refine((value) => !/\p{Cc}/u.test(value), 'must not contain raw control characters (escape them as \\hh)');
+const dn = machineTextSchema(1, 1024);
 
 const connectSchema = z
   .strictObject({

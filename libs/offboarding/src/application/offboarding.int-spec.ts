@@ -338,7 +338,7 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
     expect(await verify(cloudLater)).toMatchObject({ allowed: true });
   });
 
-  it('a signed request with a NUL, a control character, an instant outside years 1–9999 or a non-UPN → 400, nothing recorded', async () => {
+  it('a signed request with a NUL, a control or format character, a lone surrogate, an instant outside years 1–9999 or a non-UPN → 400, nothing recorded', async () => {
     const requested = async () =>
       (
         await db.query(
@@ -355,6 +355,8 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
       { username: `nul\u0000${username}`, action: 'disable' },
       { username, action: 'disable', reason: 'left\u0000' },
       { username, action: 'disable', reason: 'left \u001b[31mred' },
+      { username, action: 'disable', reason: 'left \ud800' },
+      { username, action: 'disable', reason: 'left \u202edegnahc' },
       { username, action: 'disable', effectiveAt: '0000-06-01T00:00:00Z' },
       { username, action: 'disable', effectiveAt: '0000-01-01T00:00:00+01:00' },
       { username, action: 'disable', effectiveAt: '9999-12-31T23:30:00-01:00' },
