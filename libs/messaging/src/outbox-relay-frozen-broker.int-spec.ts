@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { TestStream, until } from './testing/test-stream';
 describe('OutboxRelay across a frozen broker (real broker stopped with SIGSTOP)', () => {
   const config = integrationConfig();
   const stackDir = process.env.STACK_DIR ?? join(__dirname, '../../../.stack');
+  // The stack's own broker (stack/stack.sh up kafka), stopped and resumed by its pid.
   const brokerPid = () => Number(readFileSync(join(stackDir, 'kafka/kafka.pid'), 'utf8').trim());
   // The relay's client gives up on a request after one second, so the test needs no long freeze.
   const relayKafka = new Kafka({
@@ -74,6 +76,8 @@ describe('OutboxRelay across a frozen broker (real broker stopped with SIGSTOP)'
 
     frozen = brokerPid();
     process.kill(frozen, 'SIGSTOP');
+    // Should this test's process die before thawing it, the shared broker must not stay frozen.
+    spawn('bash', ['-c', `sleep 30; kill -CONT ${frozen}`], { detached: true, stdio: 'ignore' }).unref();
     await stream.append(3); // sent, never answered: the broker reads this batch only when it wakes
     await new Promise((r) => setTimeout(r, 400));
     await stream.append(3); // the next attempt carries more than the batch the broker is about to write

@@ -27,11 +27,21 @@ describe('EventRelay shut down before the broker answered', () => {
       retry: { retries: 2, initialRetryTime: 100 },
     });
     const relayConfig = { ...config, kafka: { ...config.kafka, relayIn: 'api' as const } };
+    // Told when the topic check has given up: only after that could a relay start.
+    let checked!: () => void;
+    const checkEnded = new Promise<void>((resolve) => (checked = resolve));
+    const admin = absent.admin.bind(absent);
+    absent.admin = (...args) => {
+      const client = admin(...args);
+      const connect = client.connect.bind(client);
+      client.connect = () => connect().finally(() => setImmediate(checked));
+      return client;
+    };
     const relay = new EventRelay(db, absent, relayConfig, 'api');
     relay.onApplicationBootstrap();
     await relay.beforeApplicationShutdown();
-    // The topic check gives up within a second or two; a relay started after it would poll the outbox.
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await checkEnded;
+    await new Promise((resolve) => setTimeout(resolve, 100));
     // Looked at from inside: nothing outside tells a relay that never started from one that found
     // the outbox empty.
     const inner = (relay as unknown as { relay: { loop: { running: boolean } } }).relay;
