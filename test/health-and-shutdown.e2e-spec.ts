@@ -34,6 +34,8 @@ describe.each(cases)('$app process', ({ app, env, url, deps }) => {
       status: 'ok',
       details: Object.fromEntries(deps.map((dep) => [dep, { status: 'up' }])),
     });
+    // Events set aside as too large for Kafka: a count monitoring can alert on.
+    expect(body.details.postgres).toMatchObject({ unpublishableEvents: expect.any(Number) });
   });
 
   it('drains and exits with code 0 on SIGTERM', async () => {
