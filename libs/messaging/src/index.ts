@@ -1,4 +1,4 @@
-export { createKafka, kafkaLogLine, PRODUCER_CONFIG } from './kafka.client';
+export { connectedClient, createKafka, kafkaLogLine, PRODUCER_CONFIG } from './kafka.client';
 export { KafkaHealthIndicator } from './kafka.health';
 export { MessagingModule } from './messaging.module';
 export { fromCloudEventMessage, toCloudEventMessage } from './cloud-event';

@@ -31,6 +31,23 @@ export const PRODUCER_CONFIG: ProducerConfig = {
 };
 
 /**
+ * Connects a kafkajs client, and disconnects it when that fails: a broker that accepted the TCP
+ * connection but never answered (frozen, overloaded) otherwise leaves the socket open, one per
+ * attempt, and keeps the process from exiting until the broker drops idle connections, minutes later.
+ */
+export async function connectedClient<
+  Client extends { connect(): Promise<void>; disconnect(): Promise<void> },
+>(client: Client): Promise<Client> {
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.disconnect().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
  * What of kafkajs's log is worth an operator's attention, and at which level; null for nothing.
  * - "Response <request>" errors say one request failed; kafkajs retries what can be retried (a broker
  *   that has just started answers "the coordinator is loading" for a moment), and what fails for good

@@ -101,5 +101,14 @@ describe('OutboxRelay across a frozen broker (real broker stopped with SIGSTOP)'
     });
     await consumer.disconnect();
     expect([...versions].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+
+    // Stopped, the relay leaves no connection to the broker behind: the attempts to connect while
+    // the broker was frozen (TCP accepted, never answered) would otherwise stay open for minutes.
+    await relay.stop();
+    const brokerPort = Number(config.kafka.brokers[0].split(':').pop());
+    const handles = (
+      process as unknown as { _getActiveHandles(): { remotePort?: number }[] }
+    )._getActiveHandles();
+    expect(handles.filter((handle) => handle.remotePort === brokerPort)).toEqual([]);
   }, 120_000);
 });

@@ -5,7 +5,7 @@ import { AdvisoryLock } from '@latchkey/persistence';
 import { describeFailure, PollingLoop } from '@latchkey/runtime';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { toCloudEventMessage } from './cloud-event';
-import { PRODUCER_CONFIG } from './kafka.client';
+import { connectedClient, PRODUCER_CONFIG } from './kafka.client';
 
 /** What of an event may leave PostgreSQL. Verifier hashes, for one, never reach Kafka. */
 export type PublicView = (event: EventEnvelope) => unknown;
@@ -203,9 +203,7 @@ export class OutboxRelay {
 
   private async connectedProducer(): Promise<Producer> {
     if (!this.producer) {
-      const producer = this.kafka.producer(PRODUCER_CONFIG);
-      await producer.connect();
-      this.producer = producer;
+      this.producer = await connectedClient(this.kafka.producer(PRODUCER_CONFIG));
     }
     return this.producer;
   }

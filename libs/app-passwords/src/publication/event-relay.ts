@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { AppConfig } from '@latchkey/config';
 import type { EventEnvelope } from '@latchkey/event-store';
-import { OutboxRelay } from '@latchkey/messaging';
+import { connectedClient, OutboxRelay } from '@latchkey/messaging';
 import { Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { toPublishableEvent } from '../domain';
@@ -59,8 +59,7 @@ export class EventRelay implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   private async ensureTopic(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
+    const admin = await connectedClient(this.kafka.admin());
     try {
       const topic = this.config.kafka.eventsTopic;
       if ((await admin.listTopics()).includes(topic)) return;

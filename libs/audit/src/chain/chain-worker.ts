@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { AppConfig } from '@latchkey/config';
-import { PRODUCER_CONFIG } from '@latchkey/messaging';
+import { connectedClient, PRODUCER_CONFIG } from '@latchkey/messaging';
 import { Kafka, type Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { ChainSealer, type ChainAnchor } from './chain-sealer';
@@ -43,17 +43,14 @@ export class ChainWorker implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async publish(anchor: ChainAnchor): Promise<void> {
     if (!this.producer) {
-      const admin = this.kafka.admin();
-      await admin.connect();
+      const admin = await connectedClient(this.kafka.admin());
       try {
         if (!(await admin.listTopics()).includes(this.topic))
           await admin.createTopics({ topics: [{ topic: this.topic, numPartitions: 1 }] });
       } finally {
         await admin.disconnect();
       }
-      const producer = this.kafka.producer(PRODUCER_CONFIG);
-      await producer.connect();
-      this.producer = producer;
+      this.producer = await connectedClient(this.kafka.producer(PRODUCER_CONFIG));
       this.logger.log(`publishing event chain anchors to ${this.topic}`);
     }
     await this.producer.send({

@@ -8,7 +8,7 @@ import {
   signInActivityProjection,
 } from '@latchkey/app-passwords';
 import type { EventEnvelope } from '@latchkey/event-store';
-import { applyOnce, fromCloudEventMessage, type KafkaProjection } from '@latchkey/messaging';
+import { applyOnce, connectedClient, fromCloudEventMessage, type KafkaProjection } from '@latchkey/messaging';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { MODEL_TABLES, SIGN_IN_ACTIVITY_PROJECTION } from './read-models';
@@ -78,12 +78,14 @@ export async function rebuildFromKafka(
 ): Promise<KafkaRebuildResult> {
   const runner = db.createQueryRunner();
   await runner.connect();
-  const admin = kafka.admin();
-  await admin.connect();
   try {
-    return await new KafkaRebuild(db, runner, kafka, admin, options).run();
+    const admin = await connectedClient(kafka.admin());
+    try {
+      return await new KafkaRebuild(db, runner, kafka, admin, options).run();
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   } finally {
-    await admin.disconnect().catch(() => undefined);
     await runner.release();
   }
 }
