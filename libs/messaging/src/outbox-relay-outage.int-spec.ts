@@ -5,9 +5,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { stack } from '../../../test/stack';
 import { integrationConfig } from '../../../test/integration-config';
-import { fromCloudEventMessage } from './cloud-event';
 import { OutboxRelay } from './outbox-relay';
-import { TestStream, until } from './testing/test-stream';
+import { createTopic, publishedVersions, TestStream, until } from './testing/test-stream';
 
 /** Fault: the broker goes away while commands keep appending. Nothing may be lost or reordered. */
 describe('OutboxRelay across a Kafka outage (real broker stopped and started)', () => {
@@ -26,10 +25,7 @@ describe('OutboxRelay across a Kafka outage (real broker stopped and started)', 
     await migrate(config);
     db = await new DataSource(dataSourceOptions(config)).initialize();
     stream = new TestStream(new PostgresEventStore(db), db);
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopic(kafka, topic, 3);
     relay = new OutboxRelay(db, kafka, (e: EventEnvelope) => e.data, {
       topic,
       idlePollMs: 20,
@@ -56,23 +52,7 @@ describe('OutboxRelay across a Kafka outage (real broker stopped and started)', 
     stack('up', 'kafka');
     await until('the backlog to be published', async () => (await stream.unpublished()) === 0);
 
-    const seen = new Map<string, number>();
-    const consumer = kafka.consumer({ groupId: `outage-${randomUUID()}`, maxWaitTimeInMs: 200 });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const versions: number[] = [];
-    await new Promise<void>((resolve) => {
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          const event = fromCloudEventMessage(message);
-          if (event.streamId !== stream.streamId) return;
-          seen.set(event.id, (seen.get(event.id) ?? 0) + 1);
-          if (seen.get(event.id) === 1) versions.push(event.version); // consumers drop re-sends by ce_id
-          if (versions.length === 15) resolve();
-        },
-      });
-    });
-    await consumer.disconnect();
+    const versions = await publishedVersions(kafka, topic, stream.streamId, (seen) => seen.length === 15);
     expect(versions).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
   }, 180_000);
 });

@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { integrationConfig } from '../../../test/integration-config';
 import { fromCloudEventMessage } from './cloud-event';
 import { OutboxRelay } from './outbox-relay';
+import { publishedVersions, TestStream } from './testing/test-stream';
 
 describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
   const config = integrationConfig();
@@ -115,36 +116,15 @@ describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
       relays.push(new OutboxRelay(db, kafka, publicView, { topic, idlePollMs: 20 }));
       relays[0].start();
     }
-    const streamId = `user-${randomUUID()}`;
-    const sizes = [10, 1_200_000, 10]; // the middle one is more than Kafka's 1 MB message limit
-    for (const [version, size] of sizes.entries()) {
-      await store.append({
-        streamId,
-        streamType: 'user',
-        expectedVersion: version,
-        events: [{ type: 'TestHappened', data: { padding: 'x'.repeat(size) } }],
-        context: { tenantId: randomUUID(), actor: { kind: 'system' }, occurredAt: new Date() },
-      });
-    }
-    const consumer = kafka.consumer({ groupId: `test-${randomUUID()}`, maxWaitTimeInMs: 200 });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const versions: number[] = [];
-    await new Promise<void>((resolve) => {
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          const event = fromCloudEventMessage(message);
-          if (event.streamId === streamId) versions.push(event.version);
-          if (versions.includes(3)) resolve();
-        },
-      });
-    });
-    await consumer.disconnect();
+    const stream = new TestStream(store, db);
+    for (const size of [10, 1_200_000, 10]) await stream.append(1, { padding: 'x'.repeat(size) });
+    // The middle one is more than Kafka's 1 MB message limit.
+    const versions = await publishedVersions(kafka, topic, stream.streamId, (seen) => seen.includes(3));
     expect(versions).toEqual([1, 3]);
     const setAside = await db.query(
       `SELECT e.version, u.bytes FROM unpublishable_events u JOIN events e ON e.seq = u.event_seq
        WHERE e.stream_id = $1`,
-      [streamId],
+      [stream.streamId],
     );
     expect(setAside).toEqual([{ version: 2, bytes: expect.any(Number) }]);
     expect(setAside[0].bytes).toBeGreaterThan(1_200_000);

@@ -26,7 +26,7 @@ const MAX_BATCH_BYTES = 512 * 1024;
  * The most one event may take on the wire: Kafka's default limit on a record batch is 1,048,588
  * bytes (message.max.bytes), headers and framing included; this leaves room for those.
  */
-export const MAX_EVENT_BYTES = 1_000_000;
+const MAX_EVENT_BYTES = 1_000_000;
 
 // Any constant shared by every relay: the holder of this session lock is the one active relay.
 const RELAY_LOCK = 7_406_245_002;
