@@ -82,3 +82,11 @@ export const recogniseAppPasswords = (text: string): string[] => {
   }
   return [...found];
 };
+
+/**
+ * R9: could this text, typed where something else belongs (the username of a sign-in), be an app
+ * password? One with its checksum anywhere in it, or the whole text in an app password's shape once
+ * normalised as a password is (a typo, other grouping): text that must never be recorded as typed.
+ */
+export const mayHoldAppPassword = (text: string): boolean =>
+  WELL_FORMED.test(normaliseAppPassword(text)) || recogniseAppPasswords(text).length > 0;

@@ -5,6 +5,7 @@ import {
   checksumLetters,
   isWellFormedAppPassword,
   normaliseAppPassword,
+  mayHoldAppPassword,
   recogniseAppPasswords,
 } from './app-password-format';
 import { AppPasswordSecret, generateAppPassword, RandomBytes, randomLetters } from './app-password-secret';
@@ -149,5 +150,25 @@ describe('app password format (B12)', () => {
       'The quick brown fox jumps over the lazy dog. lkjh asdf qwer zxcv uiop hjkl — ' +
       'const token = "lkabcdefghijklmnopqrstuv"; base64: bGtxenJtdGJ4d3BldmhjYWRuYWJjZGVm==';
     expect(recogniseAppPasswords(prose)).toEqual([]);
+  });
+
+  it('R9: text that may hold an app password: with its checksum anywhere, or in its shape with a typo or other groups', () => {
+    const letters = generateAppPassword(seededBytes(7)).reveal();
+    const typo = `${letters.slice(0, 10)}${letters[10] === 'a' ? 'b' : 'a'}${letters.slice(11)}`;
+    for (const text of [
+      letters,
+      letters.toUpperCase(),
+      `${letters}@contoso.test`,
+      typo,
+      typo.match(/.{1,3}/g)!.join('-'),
+    ])
+      expect({ text, may: mayHoldAppPassword(text) }).toEqual({ text, may: true });
+    for (const text of [
+      'alice@contoso.test',
+      'lkabc@contoso.test',
+      `${typo}@contoso.test`,
+      'walkingdeadfanclub@x.io',
+    ])
+      expect({ text, may: mayHoldAppPassword(text) }).toEqual({ text, may: false });
   });
 });

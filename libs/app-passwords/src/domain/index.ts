@@ -20,6 +20,7 @@ export {
   APP_PASSWORD_LENGTH,
   APP_PASSWORD_PREFIX,
   isWellFormedAppPassword,
+  mayHoldAppPassword,
   normaliseAppPassword,
   recogniseAppPasswords,
 } from './app-password-format';

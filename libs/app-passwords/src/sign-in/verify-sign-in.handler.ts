@@ -1,14 +1,12 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
-  APP_PASSWORD_LENGTH,
-  APP_PASSWORD_PREFIX,
   DEFAULT_TENANT_POLICY,
   decideSignIn,
   initialLockoutState,
   lockStatus,
+  mayHoldAppPassword,
   normaliseAppPassword,
   normaliseUsername,
-  recogniseAppPasswords,
   registerFailedSignIn,
   registerSuccessfulSignIn,
   type LockoutState,
@@ -33,16 +31,9 @@ const storable = (text: string): string => text.replaceAll('\0', '\uFFFD').repla
 /**
  * What a username that holds an app password is counted and recorded as. Clients swap their two
  * fields, and people paste the password where the account goes: the secret must not reach the
- * events, Kafka, the audit or the lockout table by that door. Its checksum makes it recognisable.
+ * events, Kafka, the audit or the lockout table by that door (mayHoldAppPassword recognises it).
  */
 const TYPED_APP_PASSWORD = '[app password]';
-const APP_PASSWORD_SHAPE = new RegExp(
-  `^${APP_PASSWORD_PREFIX}[a-z]{${APP_PASSWORD_LENGTH - APP_PASSWORD_PREFIX.length}}$`,
-);
-
-/** One with its checksum anywhere in the text, or the whole text in its shape (a typo, other groups). */
-const looksLikeAppPassword = (username: string): boolean =>
-  recogniseAppPasswords(username).length > 0 || APP_PASSWORD_SHAPE.test(normaliseAppPassword(username));
 
 @CommandHandler(VerifySignIn)
 export class VerifySignInHandler implements ICommandHandler<VerifySignIn, SignInVerdict> {
@@ -57,7 +48,7 @@ export class VerifySignInHandler implements ICommandHandler<VerifySignIn, SignIn
   async execute(command: VerifySignIn): Promise<SignInVerdict> {
     const now = this.clock.now();
     // Lockout counts under the normalised name, or, for what cannot be a username, under the raw text.
-    const username = looksLikeAppPassword(command.username)
+    const username = mayHoldAppPassword(command.username)
       ? TYPED_APP_PASSWORD
       : (normaliseUsername(command.username) ??
         storable(command.username.trim().toLowerCase().slice(0, MAX_RECORDED_USERNAME)));
