@@ -7,8 +7,7 @@ import {
   parseLegacyProtocol,
 } from '@latchkey/app-passwords';
 import { PointInTimeQueries, type PointInTimeState, type SignInCheck } from '@latchkey/audit';
-import { z } from 'zod';
-import { uuidArgument, withAuditDatabase } from './audit-database';
+import { instantArgument, uuidArgument, withAuditDatabase } from './audit-database';
 
 interface AtOptions {
   tenant: string;
@@ -32,7 +31,11 @@ export function auditAtCommand(): Command {
     )
     .requiredOption('--tenant <id>', 'the tenant (UUID)', uuidArgument)
     .requiredOption('--user <id>', 'the user (UUID)', uuidArgument)
-    .requiredOption('--at <instant>', 'ISO 8601 with Z or an offset, e.g. 2025-03-03T14:02:00Z', instant)
+    .requiredOption(
+      '--at <instant>',
+      'ISO 8601 with Z or an offset, e.g. 2025-03-03T14:02:00Z',
+      instantArgument,
+    )
     .option('--app-password <id>', 'ask whether this app password (UUID) could sign in', uuidArgument)
     .option('--protocol <protocol>', [...LEGACY_PROTOCOLS, ...ADMINISTRATIVE_PROTOCOLS].join(', '), protocol)
     .option(
@@ -63,13 +66,6 @@ export function auditAtCommand(): Command {
             : describeState(answer),
       );
     });
-}
-
-function instant(value: string): Date {
-  // The API's own check: zod refuses what Date.parse would roll over (30 February).
-  if (!z.iso.datetime({ offset: true }).safeParse(value).success)
-    throw new InvalidArgumentError('expected an ISO 8601 instant with Z or an offset');
-  return new Date(value);
 }
 
 function clientIp(value: string): string {

@@ -1,6 +1,7 @@
 import { isUuid } from '@latchkey/app-passwords';
 import { EventHistoryReader } from '@latchkey/audit';
 import { dataSourceOptions } from '@latchkey/persistence';
+import { instantSchema } from '@latchkey/problems';
 import { InvalidArgumentError } from 'commander';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../load-config';
@@ -26,6 +27,14 @@ export async function withAuditDatabase<T>(name: string, work: (db: DataSource) 
 
 export const withHistoryReader = <T>(work: (reader: EventHistoryReader) => Promise<T>): Promise<T> =>
   withAuditDatabase('audit', (db) => work(new EventHistoryReader(db)));
+
+/** A commander argument parser for instants: the API's own check (offset required, years 1-9999). */
+export function instantArgument(value: string): Date {
+  const parsed = instantSchema.safeParse(value);
+  if (!parsed.success)
+    throw new InvalidArgumentError('expected an ISO 8601 instant with Z or an offset, years 1 to 9999');
+  return parsed.data;
+}
 
 /** A commander argument parser for ids: lower-cased, as the API keeps them. */
 export function uuidArgument(value: string): string {

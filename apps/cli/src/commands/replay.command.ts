@@ -5,6 +5,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../load-config';
+import { instantArgument } from './audit-database';
 
 /**
  * `replay rebuild`: read models rebuilt from the event store into fresh tables and swapped in while
@@ -48,7 +49,7 @@ export function replayCommand(): Command {
     .option(
       '--from <instant>',
       'rebuild the days from this ISO instant on (default: the whole topic)',
-      instant,
+      instantArgument,
     )
     .action(async ({ from }: { from?: Date }) => {
       const config = await loadConfig();
@@ -121,10 +122,4 @@ function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('a positive integer');
   return n;
-}
-
-function instant(value: string): Date {
-  const at = new Date(value);
-  if (Number.isNaN(at.getTime())) throw new InvalidArgumentError('an ISO instant, like 2026-03-03T00:00:00Z');
-  return at;
 }
