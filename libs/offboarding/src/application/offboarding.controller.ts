@@ -13,10 +13,16 @@ import { OffboardingTimeline } from './offboarding-timeline';
 import { RequestOffboarding } from './request-offboarding';
 
 const hrRequestSchema = z.strictObject({
+  // As accounts hold it (NFKC, trimmed, lower-case), or refused.
   username: z
     .string()
     .max(256)
-    .refine((value) => normaliseUsername(value) !== undefined, 'must be a user principal name (name@domain)'),
+    .transform((value, ctx) => {
+      const username = normaliseUsername(value);
+      if (username === undefined)
+        ctx.addIssue({ code: 'custom', message: 'must be a user principal name (name@domain)' });
+      return username ?? z.NEVER;
+    }),
   action: z.enum(['disable', 'delete']),
   effectiveAt: instantSchema.transform((date) => date.toISOString()).optional(),
   reason: plainTextSchema(500).optional(),

@@ -10,6 +10,7 @@ import { OffboardingScheduler } from './offboarding.scheduler';
 import { OffboardingStreams } from './offboarding.streams';
 
 export interface HrRequest {
+  /** Normalised as accounts hold it (normaliseUsername). */
   username: string;
   action: OffboardingAction;
   effectiveAt?: string;
@@ -49,7 +50,7 @@ export class RequestOffboarding {
     if (first) return first;
 
     const now = this.clock.now();
-    const username = body.username.normalize('NFKC').trim().toLowerCase();
+    const { username } = body;
     const [user] = await this.db.query(
       `SELECT user_id, source FROM accounts WHERE tenant_id = $1 AND username = $2 AND status <> 'deleted'`,
       [tenantId, username],
