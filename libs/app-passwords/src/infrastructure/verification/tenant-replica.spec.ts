@@ -48,16 +48,6 @@ describe('TenantReplica (in-memory verification state of one tenant)', () => {
     expect(replica.view('eve@example.org', 'h1')).toBeUndefined();
   });
 
-  it('a user a paged load read under an old and a new name keeps only the new one: an invalidation by id reaches it', () => {
-    // A paged load read ada under her old name on one page and, renamed meanwhile, under the new
-    // name on a later page. Her later revocation names only her user id.
-    const replica = loaded(account(ADA, 'ada@example.org', ['h1']), account(ADA, 'zed@example.org', ['h1']));
-    expect(replica.view('ada@example.org', 'h1')).toBeUndefined();
-    replica.invalidate({ token: 't', tenantId: TENANT, userIds: [ADA] });
-    expect(replica.view('ada@example.org', 'h1')).toBeUndefined();
-    expect(replica.view('zed@example.org', 'h1')).toBeUndefined();
-  });
-
   it('answers nothing before its load has finished', () => {
     const replica = new TenantReplica();
     replica.beginRead();

@@ -104,8 +104,8 @@ export class TenantReplica {
   ): void {
     this.policy = policy;
     for (const account of accounts) this.put(account);
-    for (const [username, state] of lockouts)
-      if (this.accounts.has(username)) this.lockouts.set(username, state);
+    // Only live accounts' states are given (see forgetName for why no others are kept).
+    for (const [username, state] of lockouts) this.lockouts.set(username, state);
   }
 
   /** The load has read everything: whatever was invalidated while it read is re-read on first use. */
@@ -199,17 +199,7 @@ export class TenantReplica {
     this.endRead(since);
   }
 
-  /**
-   * One user has one name here. A paged load can read a user twice, under a name they were renamed
-   * from on an earlier page and under their new name on a later one; invalidations find a user's
-   * name by their id, so the older name would never be invalidated again: it goes, and is stale.
-   */
   private put(account: ReplicaAccount): void {
-    const other = this.usernameOf.get(account.userId);
-    if (other !== undefined && other !== account.username) {
-      this.accounts.delete(other);
-      this.stale.add(other);
-    }
     this.accounts.set(account.username, account);
     this.usernameOf.set(account.userId, account.username);
   }

@@ -344,4 +344,46 @@ describe('verification replicas across instances (real PostgreSQL)', () => {
     expect(most).toBe(2);
     expect(open).toBe(0);
   });
+  it('a user renamed while their tenant loads page by page never answers from memory under the old name', async () => {
+    const { tenantId, userId, username, password } = await signedUpUser();
+    const renamed = `zz-${userId.slice(0, 8)}@fabrikam.test`;
+    // The replica's load connection, with the rename committed right after the first page came back.
+    let renamedMidLoad = false;
+    const renamingAfterFirstPage = new Proxy(db, {
+      get(target, property) {
+        if (property === 'createQueryRunner')
+          return () => {
+            const runner = target.createQueryRunner();
+            const query = runner.query.bind(runner);
+            runner.query = (async (sql: string, parameters?: unknown[]) => {
+              const rows = await query(sql, parameters);
+              if (!renamedMidLoad && sql.includes('ORDER BY a.username')) {
+                renamedMidLoad = true;
+                await user(tenantId, {
+                  type: 'RenameUser',
+                  data: { tenantId, userId, username: renamed, origin: 'admin' },
+                });
+              }
+              return rows;
+            }) as typeof runner.query;
+            return runner;
+          };
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const coherence = new VerificationCoherence(db);
+    extra.push(coherence);
+    await coherence.onModuleInit();
+    const memory = new VerificationReplica(renamingAfterFirstPage, { pageSize: 1 });
+    await coherence.serve(memory);
+    for (let i = 0; i < 300 && !memory.serving; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await lets(memory, tenantId, username, password); // starts the load
+    for (let i = 0; i < 500 && memory.stats().accounts === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(renamedMidLoad).toBe(true);
+    expect(memory.stats().accounts).toBe(1);
+    expect(await lets(memory, tenantId, username, password)).toBe(false);
+    expect(await lets(memory, tenantId, renamed, password)).toBe(true);
+  }, 20_000);
 });
