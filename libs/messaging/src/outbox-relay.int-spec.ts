@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { integrationConfig } from '../../../test/integration-config';
 import { fromCloudEventMessage } from './cloud-event';
 import { OutboxRelay } from './outbox-relay';
-import { publishedVersions, TestStream } from './testing/test-stream';
+import { createTopic, publishedVersions, TestStream } from './testing/test-stream';
 
 describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
   const config = integrationConfig();
@@ -128,5 +128,28 @@ describe('OutboxRelay (real PostgreSQL and Kafka)', () => {
     );
     expect(setAside).toEqual([{ version: 2, bytes: expect.any(Number) }]);
     expect(setAside[0].bytes).toBeGreaterThan(1_200_000);
+  }, 60_000);
+
+  it("sets aside an event a topic configured below Kafka's default refuses, and publishes the rest in order", async () => {
+    // This test's relay alone, on a topic that takes record batches of at most 50,000 bytes.
+    await Promise.all(relays.splice(0).map((relay) => relay.stop()));
+    const smallTopic = `test-outbox-small-${randomUUID()}`;
+    await createTopic(kafka, smallTopic, 1, [{ name: 'max.message.bytes', value: '50000' }]);
+    relays.push(new OutboxRelay(db, kafka, publicView, { topic: smallTopic, idlePollMs: 20 }));
+    relays[0].start();
+    const stream = new TestStream(store, db);
+    // Together, more than the topic takes in one batch; one by one, all but the fourth fit.
+    for (const size of [10, 30_000, 30_000, 80_000, 10])
+      await stream.append(1, { padding: 'x'.repeat(size) });
+
+    const versions = await publishedVersions(kafka, smallTopic, stream.streamId, (seen) => seen.includes(5));
+    expect(versions).toEqual([1, 2, 3, 5]);
+    const setAside = await db.query(
+      `SELECT e.version, u.reason FROM unpublishable_events u JOIN events e ON e.seq = u.event_seq
+       WHERE e.stream_id = $1`,
+      [stream.streamId],
+    );
+    expect(setAside).toEqual([{ version: 4, reason: expect.stringContaining('MESSAGE_TOO_LARGE') }]);
+    expect(await stream.unpublished()).toBe(0);
   }, 60_000);
 });

@@ -24,7 +24,8 @@ export interface OutboxRelayOptions {
 const MAX_BATCH_BYTES = 512 * 1024;
 /**
  * The most one event may take on the wire: Kafka's default limit on a record batch is 1,048,588
- * bytes (message.max.bytes), headers and framing included; this leaves room for those.
+ * bytes (message.max.bytes), headers and framing included; this leaves room for those. A topic or
+ * broker configured lower refuses less: see relayBatch.
  */
 const MAX_EVENT_BYTES = 1_000_000;
 
@@ -46,6 +47,11 @@ export class OutboxRelay {
   private readonly lock: AdvisoryLock;
   private readonly loop: PollingLoop;
   private deletedSinceVacuum = 0;
+  /**
+   * After the broker refused a batch as too large, events are sent one at a time up to and
+   * including this outbox position, so the one it cannot take is found and set aside.
+   */
+  private singlyThrough?: bigint;
 
   constructor(
     db: DataSource,
@@ -118,6 +124,7 @@ export class OutboxRelay {
     // Kafka refuses a request over its size limit (1 MB by default): send at most MAX_BATCH_BYTES of
     // values at once, and always at least one event, so a few large events cannot stall the relay.
     // An event that alone is more than Kafka takes is set aside, in its place in the order.
+    const singly = this.singlyThrough !== undefined && BigInt(rows[0].outbox_seq) <= this.singlyThrough;
     const messages = [];
     let bytes = 0;
     for (const row of rows) {
@@ -126,11 +133,11 @@ export class OutboxRelay {
       const size = messageBytes(message);
       if (size > MAX_EVENT_BYTES) {
         if (messages.length > 0) break; // what came before it goes first
-        await this.setAside(runner, row, size);
+        await this.setAside(runner, row, size, `over the ${MAX_EVENT_BYTES} Kafka takes in one message`);
         return 1;
       }
       bytes += size;
-      if (messages.length > 0 && bytes > MAX_BATCH_BYTES) break;
+      if (messages.length > 0 && (bytes > MAX_BATCH_BYTES || singly)) break;
       messages.push(message);
     }
     const producer = await this.connectedProducer();
@@ -138,7 +145,20 @@ export class OutboxRelay {
       await producer.send({ topic: this.options.topic, acks: -1, messages });
     } catch (error) {
       await this.retireProducer();
-      throw error;
+      // A topic (max.message.bytes) or broker configured below Kafka's default refuses less than
+      // MAX_EVENT_BYTES, and refuses it again on every retry. Which event is too large, the broker
+      // says only by refusing it alone: send this batch's events one at a time; the one refused
+      // alone is set aside, in its place, like one over MAX_EVENT_BYTES.
+      if (!isMessageTooLarge(error)) throw error;
+      if (messages.length === 1) {
+        await this.setAside(runner, rows[0], bytes, 'refused by the broker as too large (MESSAGE_TOO_LARGE)');
+        return 1;
+      }
+      this.singlyThrough = BigInt(rows[messages.length - 1].outbox_seq);
+      this.logger.warn(
+        `the broker refused ${messages.length} events as too large; sending them one at a time`,
+      );
+      return 0;
     }
     // Published: the row goes (the events table is the record; the outbox holds only what is due).
     await runner.query(`DELETE FROM outbox WHERE seq = ANY($1::bigint[])`, [
@@ -154,8 +174,8 @@ export class OutboxRelay {
    * for good behind it otherwise. No event type the domain writes grows that large (they are split);
    * reaching this is a bug to fix, and the error says which event.
    */
-  private async setAside(runner: QueryRunner, row: PendingRow, bytes: number): Promise<void> {
-    const reason = `${bytes} bytes on the wire, over the ${MAX_EVENT_BYTES} Kafka takes in one message`;
+  private async setAside(runner: QueryRunner, row: PendingRow, bytes: number, why: string): Promise<void> {
+    const reason = `${bytes} bytes on the wire, ${why}`;
     await runner.query(
       `WITH gone AS (DELETE FROM outbox WHERE seq = $1 RETURNING event_seq)
        INSERT INTO unpublishable_events (event_seq, bytes, reason) SELECT event_seq, $2, $3 FROM gone
@@ -207,6 +227,14 @@ export class OutboxRelay {
     }
     return this.producer;
   }
+}
+
+/** Whether kafkajs failed a send because the broker refused a message as too large. */
+function isMessageTooLarge(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if ((e as { type?: unknown }).type === 'MESSAGE_TOO_LARGE') return true;
+  }
+  return false;
 }
 
 /** A message's size as Kafka counts it, near enough: key, value and headers. */

@@ -48,10 +48,15 @@ export async function until(what: string, check: () => Promise<boolean>, ms = 60
   }
 }
 
-export async function createTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
+export async function createTopic(
+  kafka: Kafka,
+  topic: string,
+  numPartitions: number,
+  configEntries: { name: string; value: string }[] = [],
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic, numPartitions, configEntries }], waitForLeaders: true });
   await admin.disconnect();
 }
 
