@@ -57,7 +57,12 @@ export function invalidationsOf(events: readonly AppendedEvent[]): Invalidation[
     if (!tenant && !isUserEventType(event.type)) continue;
     // Found by the miss path (memory never answers "not found"): nothing in memory is made wrong.
     if (ONLY_ADD.has(event.type)) continue;
-    const data = event.data as { tenantId?: string; userId?: string; username?: string };
+    const data = event.data as {
+      tenantId?: string;
+      userId?: string;
+      username?: string;
+      previousUsername?: string;
+    };
     const tenantId = event.tenantId ?? data.tenantId;
     if (!tenantId) continue;
     let entry = byTenant.get(tenantId);
@@ -67,8 +72,12 @@ export function invalidationsOf(events: readonly AppendedEvent[]): Invalidation[
     }
     if (tenant) entry.policy = true;
     if (!tenant && data.userId) entry.userIds.add(data.userId);
-    // A rename makes the new name point at an account no replica holds under it yet.
-    if (event.type === 'UserRenamed' && data.username) entry.usernames.add(data.username);
+    // A rename makes the new name point at an account no replica holds under it yet, and the old
+    // one at none (whatever a replica holds under it, by whichever user id).
+    if (event.type === 'UserRenamed') {
+      if (data.username) entry.usernames.add(data.username);
+      if (data.previousUsername) entry.usernames.add(data.previousUsername);
+    }
   }
   const invalidations: Invalidation[] = [];
   const quiet = narrowsSignIns(events) ? {} : { quiet: true as const };

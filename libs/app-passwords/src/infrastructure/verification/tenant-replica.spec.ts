@@ -186,6 +186,47 @@ describe('TenantReplica (in-memory verification state of one tenant)', () => {
     expect(replica.view('ada.l@example.org', 'h1')?.account?.userId).toBe(ADA);
   });
 
+  it('a rename read under the new name before its invalidation arrives: the old name no longer answers, and later changes reach the account', () => {
+    const replica = loaded(account(ADA, 'ada@example.org', ['h1']));
+    // The rename has committed; a sign-in under the new name misses memory and reads PostgreSQL
+    // before the replica has heard of the rename.
+    const since = replica.beginRead();
+    replica.finishRead(since, 'ada.l@example.org', {
+      policy: DEFAULT_TENANT_POLICY,
+      account: account(ADA, 'ada.l@example.org', ['h1']),
+      lockout: null,
+    });
+    expect(replica.view('ada@example.org', 'h1')).toBeUndefined();
+    const [renamed] = invalidationsOf([
+      {
+        seq: 7n,
+        type: 'UserRenamed',
+        tenantId: TENANT,
+        data: { userId: ADA, username: 'ada.l@example.org', previousUsername: 'ada@example.org' },
+      },
+    ]);
+    replica.invalidate(renamed as Extract<typeof renamed, { tenantId: string }>);
+    // The account is disabled next: memory must not answer for it under either name.
+    replica.invalidate({ token: 't', tenantId: TENANT, userIds: [ADA] });
+    expect(replica.view('ada@example.org', 'h1')).toBeUndefined();
+    expect(replica.view('ada.l@example.org', 'h1')).toBeUndefined();
+    expect(replica.footprint.accounts).toBe(1);
+  });
+
+  it('a rename announces both names: the old one is dropped whoever it is held under', () => {
+    const [renamed] = invalidationsOf([
+      {
+        seq: 7n,
+        type: 'UserRenamed',
+        tenantId: TENANT,
+        data: { userId: ADA, username: 'ada.l@example.org', previousUsername: 'ada@example.org' },
+      },
+    ]);
+    expect(renamed).toMatchObject({
+      usernames: expect.arrayContaining(['ada.l@example.org', 'ada@example.org']),
+    });
+  });
+
   it('B8: a lockout change of a name is read again before memory answers for it', () => {
     const replica = loaded(account(ADA, 'ada@example.org', ['h1']));
     const invalidation = lockoutInvalidation(TENANT, 'ada@example.org');

@@ -199,7 +199,21 @@ export class TenantReplica {
     this.endRead(since);
   }
 
+  /**
+   * Holds `account` under its name, and under no other: a read that finds a user under a new name
+   * (a rename that committed before its invalidation arrived) drops the entry under the old one.
+   * Invalidations find a user's name by its id, so an old entry left behind would never be marked
+   * stale again, and would answer for the user's revoked or disabled passwords for good.
+   */
   private put(account: ReplicaAccount): void {
+    const previousName = this.usernameOf.get(account.userId);
+    if (previousName !== undefined && previousName !== account.username) {
+      if (this.accounts.get(previousName)?.userId === account.userId) {
+        this.accounts.delete(previousName);
+        this.lockouts.delete(previousName);
+        this.stale.delete(previousName);
+      }
+    }
     this.accounts.set(account.username, account);
     this.usernameOf.set(account.userId, account.username);
   }
