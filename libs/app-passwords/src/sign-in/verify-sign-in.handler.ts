@@ -46,6 +46,16 @@ export class VerifySignInHandler implements ICommandHandler<VerifySignIn, SignIn
   ) {}
 
   async execute(command: VerifySignIn): Promise<SignInVerdict> {
+    // Until this answers, no change it may have read the state before of is acknowledged.
+    const ticket = this.replica.beginVerification();
+    try {
+      return await this.verify(command);
+    } finally {
+      this.replica.endVerification(ticket);
+    }
+  }
+
+  private async verify(command: VerifySignIn): Promise<SignInVerdict> {
     const now = this.clock.now();
     // Lockout counts under the normalised name, or, for what cannot be a username, under the raw text.
     const username = mayHoldAppPassword(command.username)

@@ -8,6 +8,7 @@ import { AppPasswordsModule } from '../../app-passwords.module';
 import { CreateAppPasswordCommand, type CreatedAppPassword } from '../../app-passwords/create-app-password';
 import { normaliseAppPassword } from '../../domain';
 import { RunTenantCommand } from '../../tenants/tenant-commands';
+import { VerifySignIn, type SignInVerdict } from '../../sign-in/verify-sign-in.command';
 import { RunUserCommand, type UserCommandRequest } from '../../users/user-commands';
 import { AppPasswordHasher } from '../app-password-hasher';
 import type { CommandContext } from '../event-sourced-streams';
@@ -168,6 +169,39 @@ describe('verification replicas across instances (real PostgreSQL)', () => {
 
     expect(allowedBefore).toBeGreaterThan(0);
     expect(late).toEqual([]);
+  });
+
+  it('a verification in flight when a revocation commits answers before the revocation is acknowledged', async () => {
+    const { tenantId, userId, username, password, appPasswordId } = await signedUpUser();
+    const verify = (clientIp: string): Promise<SignInVerdict> =>
+      commands.execute(new VerifySignIn(tenantId, username, password, 'IMAP', 'sign-in', clientIp));
+    await warm(here, tenantId, username, password);
+    // A first success makes a lockout row; a success from another network then updates it (B8).
+    expect(await verify('192.0.2.10')).toMatchObject({ allowed: true });
+    const blocker = db.createQueryRunner();
+    await blocker.connect();
+    await blocker.startTransaction();
+    await blocker.query(`SELECT 1 FROM sign_in_lockouts WHERE tenant_id = $1 AND username = $2 FOR UPDATE`, [
+      tenantId,
+      username,
+    ]);
+    const order: string[] = [];
+    // Reads the state (allowed), then waits on the row this test holds, as on a slow group commit.
+    const inFlight = verify('198.51.100.20').then((verdict) =>
+      order.push(`answered allowed=${verdict.allowed}`),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const revocation = user(tenantId, {
+      type: 'DeleteAppPassword',
+      data: { tenantId, userId, appPasswordId, by: 'user' },
+    }).then(() => order.push('revocation acknowledged'));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await blocker.rollbackTransaction();
+    await blocker.release();
+    await Promise.all([inFlight, revocation]);
+
+    expect(order).toEqual(['answered allowed=true', 'revocation acknowledged']);
+    expect(await verify('192.0.2.10')).toMatchObject({ allowed: false });
   });
 
   it('a leaseholder that never acknowledges holds a command back until its lease has ended, and no longer', async () => {

@@ -348,7 +348,15 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
     const invalidation = parseInvalidation(payload);
     this.replica.invalidate(invalidation);
     if ('quiet' in invalidation && invalidation.quiet) return;
-    this.pendingAcks.push(invalidation.token);
+    // Verifications that read before this arrived answer first: one still recording its attempt
+    // must not answer "allowed" after the change's command has returned.
+    const settled = this.replica.settled();
+    if (settled) void settled.then(() => this.acknowledge(invalidation.token));
+    else this.acknowledge(invalidation.token);
+  }
+
+  private acknowledge(token: string): void {
+    this.pendingAcks.push(token);
     // Everything that arrived in the same read of the socket is acknowledged in one NOTIFY.
     if (this.pendingAcks.length === 1) setImmediate(() => this.flushAcks());
   }

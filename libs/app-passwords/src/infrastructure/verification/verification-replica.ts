@@ -125,6 +125,10 @@ export class VerificationReplica {
   private accounts = 0;
   private loadsRunning = 0;
   private readonly waitingLoads: (() => void)[] = [];
+  /** Verifications in flight, by the barrier count they began at (see `settled`). */
+  private readonly verificationsInFlight = new Map<number, number>();
+  private barriers = 0;
+  private readonly settledWaiters: { barrier: number; resolve: () => void }[] = [];
 
   constructor(
     private readonly db: DataSource,
@@ -158,6 +162,39 @@ export class VerificationReplica {
     const tenant = this.tenants.get(invalidation.tenantId);
     if (tenant === 'too-large') return;
     tenant?.invalidate(invalidation);
+  }
+
+  /**
+   * A verification begins: what it reads from here on decides its answer. Returns what
+   * `endVerification` takes when it has answered (whatever the answer, or an error).
+   */
+  beginVerification(): number {
+    const ticket = this.barriers;
+    this.verificationsInFlight.set(ticket, (this.verificationsInFlight.get(ticket) ?? 0) + 1);
+    return ticket;
+  }
+
+  endVerification(ticket: number): void {
+    const left = (this.verificationsInFlight.get(ticket) ?? 1) - 1;
+    if (left > 0) this.verificationsInFlight.set(ticket, left);
+    else this.verificationsInFlight.delete(ticket);
+    if (this.settledWaiters.length === 0) return;
+    const oldest =
+      this.verificationsInFlight.size === 0 ? Infinity : Math.min(...this.verificationsInFlight.keys());
+    while (this.settledWaiters.length > 0 && this.settledWaiters[0].barrier < oldest)
+      this.settledWaiters.shift()!.resolve();
+  }
+
+  /**
+   * Resolves once every verification begun before this call has answered; undefined when none is
+   * in flight. An acknowledgement waits for it: a verification that read the state before a
+   * revocation and is still recording its attempt (R9) would otherwise answer "allowed" after the
+   * revocation's command had returned.
+   */
+  settled(): Promise<void> | undefined {
+    if (this.verificationsInFlight.size === 0) return undefined;
+    const barrier = this.barriers++;
+    return new Promise((resolve) => this.settledWaiters.push({ barrier, resolve }));
   }
 
   /** Figures for /health and the benches. */
