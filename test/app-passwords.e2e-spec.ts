@@ -489,7 +489,29 @@ describe('app passwords over HTTP, end to end', () => {
     }
     const eleventh = await api.post('/v1/leak-reports', undefined, { text: 'one too many' });
     expectProblem(eleventh, 429, 'rate-limited');
-    expect(Number(eleventh.headers['retry-after'])).toBeGreaterThan(0);
+    // The throttler's own figure, what is left of its one-minute block (regression: the problem
+    // writer replaced it with a fixed 5 seconds, and a client retrying then was refused again).
+    const retryAfter = Number(eleventh.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(50);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+  });
+
+  it('R2: the one-time reveal is never cached: the 201 and every other /v1 answer say Cache-Control: no-store', async () => {
+    const judy = await provision('judy');
+    await registerMfa(judy);
+    const created = await api.post('/v1/me/app-passwords', judy.token, { name: 'Phone' });
+    expect(created.status).toBe(201);
+    secrets.push({ password: created.body.password, shownIn: created });
+    expect(created.headers['cache-control']).toBe('no-store');
+    for (const answer of [
+      await api.get('/v1/me/app-passwords', judy.token),
+      await api.get('/v1/tenant', admin),
+      await api.get(`/v1/users/${judy.userId}`, admin),
+    ])
+      expect({ path: answer.request.path, cacheControl: answer.headers['cache-control'] }).toEqual({
+        path: answer.request.path,
+        cacheControl: 'no-store',
+      });
   });
 
   it('R2: no app password appears again in any response after its creation, nor in metrics or the API description', async () => {

@@ -68,7 +68,10 @@ describe('B12: the leak-report limit behind a load balancer', () => {
     for (const api of [first, second]) {
       const refused = await report(api, client, 'one too many');
       expectProblem(refused, 429, 'rate-limited');
-      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      // What is left of the one-minute block, as the shared counts say, not a fixed guess of 5.
+      const retryAfter = Number(refused.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(50);
+      expect(retryAfter).toBeLessThanOrEqual(60);
     }
   });
 

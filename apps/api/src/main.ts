@@ -7,6 +7,7 @@ import { configureHttp, httpAppOptions } from '@latchkey/problems';
 import { exitCleanlyOnSignals } from '@latchkey/runtime';
 import { ApiModule } from './api.module';
 import { HttpMetrics } from './metrics/http-metrics';
+import { API_PATH, noStore } from './no-store';
 import { setupOpenApi } from './openapi';
 
 async function bootstrap() {
@@ -21,6 +22,7 @@ async function bootstrap() {
   const logger = new Logger('api');
   exitCleanlyOnSignals(app, shutdownGraceMs, logger);
   app.use(app.get(HttpMetrics).middleware); // first, so that refusals by the body parser are timed too
+  app.use(API_PATH, noStore);
   configureHttp(app);
   setupOpenApi(app);
   await app.listen(api.port, '127.0.0.1');

@@ -29,7 +29,12 @@ export function sendProblem(error: unknown, req: IncomingMessage, res: ServerRes
     return;
   }
   res.statusCode = body.status;
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  for (const [name, value] of Object.entries(headers)) {
+    // Whoever refused the request may know better when to come back than the mapper's default:
+    // the throttler sets what is left of its block (up to a minute) before it throws its 429.
+    if (name.toLowerCase() === 'retry-after' && res.hasHeader(name)) continue;
+    res.setHeader(name, value);
+  }
   if (body.status === 401) res.setHeader('WWW-Authenticate', headers['WWW-Authenticate'] ?? 'Bearer');
   res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
