@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { eventColumns, toEnvelope, type EventRow } from '@latchkey/event-store';
 import { applyOnce } from '@latchkey/messaging';
+import { ProblemError } from '@latchkey/problems';
 import { DataSource } from 'typeorm';
 import { startIntegrationApp } from '../../../test/integration-app';
 import { AppPasswordsModule } from './app-passwords.module';
@@ -10,10 +11,12 @@ import { ListAppPasswords, type AppPasswordSummary } from './app-passwords/list-
 import {
   DEFAULT_LOCKOUT_SETTINGS,
   DomainError,
+  mayHoldAppPassword,
   registerFailedSignIn,
   registerSuccessfulSignIn,
 } from './domain';
 import { LockoutStore } from './infrastructure/lockout.store';
+import { VerificationCoherence } from './infrastructure/verification/verification-coherence';
 import type { CommandContext } from './infrastructure/event-sourced-streams';
 import { signInStreamIds } from './infrastructure/sign-in-recorder';
 import { ReportLeak } from './leak-reports/report-leak';
@@ -29,9 +32,10 @@ describe('app passwords (real PostgreSQL)', () => {
   let db: DataSource;
   let lockouts: LockoutStore;
   let close: () => Promise<void>;
+  let app: Awaited<ReturnType<typeof startIntegrationApp>>;
 
   beforeAll(async () => {
-    const app = await startIntegrationApp(AppPasswordsModule);
+    app = await startIntegrationApp(AppPasswordsModule);
     commands = app.get(CommandBus);
     queries = app.get(QueryBus);
     db = app.get(DataSource);
@@ -211,6 +215,22 @@ describe('app passwords (real PostgreSQL)', () => {
     const lockouts = await db.query(`SELECT username FROM sign_in_lockouts WHERE tenant_id = $1`, [tenantId]);
     const stored = JSON.stringify([recorded, lockouts]);
     for (const group of created.password.split(' ').slice(1)) expect(stored).not.toContain(group);
+  });
+
+  it('R9: a real account whose name looks like a mistyped app password still signs in, and is recorded by name', async () => {
+    const tenantId = await tenantWith();
+    // `lk`, then 20 letters in short pieces: suspect to mayHoldAppPassword, and yet someone's name.
+    const name = 'volker.hans.peter.josef.mueller@contoso.test';
+    expect(mayHoldAppPassword(name)).toBe(true);
+    const { userId, username } = await mfaUser(tenantId, name);
+    const { password } = await create(tenantId, userId, 'Phone');
+    expect(await verify(tenantId, username, password)).toMatchObject({ allowed: true, userId });
+    expect(await verify(tenantId, username, 'not it')).toMatchObject({ allowed: false });
+    const recorded: { data: { username: string } }[] = await db.query(
+      `SELECT data FROM events WHERE stream_id = ANY($1::text[]) ORDER BY seq`,
+      [signInStreamIds(tenantId)],
+    );
+    expect(recorded.map((e) => e.data.username)).toEqual([name, name]);
   });
 
   it("B8: lockout states that say nothing any more are pruned; a real user's familiar networks stay", async () => {
@@ -456,6 +476,125 @@ describe('app passwords (real PostgreSQL)', () => {
     ]);
     expect(report.data).toMatchObject({ reporterIp: '198.51.100.7', recognised: 1 });
     expect(JSON.stringify(report.data)).not.toContain(password.replace(/ /g, '').slice(2, 18));
+  });
+
+  /** The stored LeakReported event of the report that revoked this app password (with its reason). */
+  async function leakReportOf(appPasswordId: string) {
+    const rows: { data: Record<string, unknown>; stream_id: string }[] = await db.query(
+      `SELECT r.data, r.stream_id FROM events e JOIN events r
+         ON r.stream_id = 'leak-report-' || (e.data ->> 'leakReportId') AND r.type = 'LeakReported'
+       WHERE e.type = 'AppPasswordRevoked' AND e.data ->> 'appPasswordId' = $1`,
+      [appPasswordId],
+    );
+    return rows;
+  }
+
+  /** Every stored trace of a report: its events and their outbox rows, as text. */
+  async function storedTraces(reportId: string): Promise<string> {
+    const rows = await db.query(
+      `SELECT e.data, e.actor, o.* FROM events e LEFT JOIN outbox o ON o.event_seq = e.seq
+       WHERE e.stream_id = $1 OR e.causation_id = $2`,
+      [`leak-report-${reportId}`, reportId],
+    );
+    return JSON.stringify(rows);
+  }
+
+  it('B12: an app password sent as the source or User-Agent of a report is revoked, and stored nowhere', async () => {
+    const tenantId = await tenantWith();
+    const { userId, username } = await mfaUser(tenantId);
+    const inSource = await create(tenantId, userId, 'Laptop');
+    const inUserAgent = await create(tenantId, userId, 'Phone');
+    const mistyped = (await create(tenantId, userId, 'Tablet')).password.replace(/ /g, '');
+    const typo = `${mistyped.slice(0, 9)}${mistyped[9] === 'a' ? 'b' : 'a'}${mistyped.slice(10)}`;
+    const result = await commands.execute(
+      new ReportLeak('x', {
+        clientIp: '198.51.100.8',
+        userAgent: `scanner/1.0 (${inUserAgent.password})`,
+        source: `${inSource.password} and https://paste.example/${typo}`,
+      }),
+    );
+    expect(result).toMatchObject({ recognised: 2, revoked: 2 });
+    for (const { password } of [inSource, inUserAgent])
+      expect(await verify(tenantId, username, password)).toMatchObject({ allowed: false });
+    const [report] = await leakReportOf(inSource.appPasswordId);
+    expect(report.data).toMatchObject({
+      reporterUserAgent: 'scanner/1.0 ([app password])',
+      source: '[app password] and https://paste.example/[app password]',
+    });
+    const stored = await storedTraces(result.reportId);
+    for (const letters of [inSource.password, inUserAgent.password, typo].map((p) => p.replace(/ /g, '')))
+      expect(stored).not.toContain(letters.slice(2, 14));
+  });
+
+  it('B12: a report counts only the revocations it made, not one another request made first', async () => {
+    const tenantId = await tenantWith();
+    const { userId } = await mfaUser(tenantId);
+    const { password, appPasswordId } = await create(tenantId, userId, 'Laptop');
+    // The app password is deleted between the report's lookup and its revocation (a race with the
+    // user, or with a second report of the same text): the revocation appends nothing.
+    const execute = commands.execute.bind(commands);
+    const spy = jest.spyOn(commands, 'execute').mockImplementation(async (command: unknown) => {
+      if (command instanceof RunUserCommand && command.command.type === 'RevokeLeakedAppPassword') {
+        await execute(
+          new RunUserCommand(
+            { type: 'DeleteAppPassword', data: { tenantId, userId, appPasswordId, by: 'admin' } },
+            admin(tenantId),
+          ),
+        );
+      }
+      return execute(command as never);
+    });
+    try {
+      const result = await commands.execute(
+        new ReportLeak(password, { clientIp: '198.51.100.9', userAgent: null, source: null }),
+      );
+      expect(result).toMatchObject({ recognised: 1, revoked: 0 });
+      const [report] = await db.query(`SELECT data FROM events WHERE stream_id = $1`, [
+        `leak-report-${result.reportId}`,
+      ]);
+      expect(report.data).toMatchObject({ recognised: 1, revoked: [] });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('B12: when a revocation commits but is not confirmed (503), the report is recorded all the same, with every revocation made', async () => {
+    const tenantId = await tenantWith();
+    const { userId, username } = await mfaUser(tenantId);
+    const leaked = [
+      await create(tenantId, userId, 'Laptop'),
+      await create(tenantId, userId, 'Phone'),
+      await create(tenantId, userId, 'Tablet'),
+    ];
+    const coherence = app.get(VerificationCoherence);
+    const confirm = coherence.confirm.bind(coherence);
+    let calls = 0;
+    const spy = jest.spyOn(coherence, 'confirm').mockImplementation(async (...args) => {
+      await confirm(...args);
+      // The second revocation is committed, then one API instance does not acknowledge it in time.
+      if (++calls === 2)
+        throw new ProblemError(503, 'change-unconfirmed', 'Change not yet confirmed by every API instance');
+    });
+    try {
+      await expect(
+        commands.execute(
+          new ReportLeak(leaked.map((p) => p.password).join('\n'), {
+            clientIp: '198.51.100.10',
+            userAgent: 'scanner/2.0',
+            source: null,
+          }),
+        ),
+      ).rejects.toMatchObject({ status: 503, slug: 'change-unconfirmed' });
+    } finally {
+      spy.mockRestore();
+    }
+    for (const { password } of leaked)
+      expect(await verify(tenantId, username, password)).toMatchObject({ allowed: false });
+    const [report] = await leakReportOf(leaked[0].appPasswordId);
+    expect(report?.data).toMatchObject({ reporterIp: '198.51.100.10', reporterUserAgent: 'scanner/2.0' });
+    expect((report.data.revoked as { appPasswordId: string }[]).map((r) => r.appPasswordId).sort()).toEqual(
+      leaked.map((p) => p.appPasswordId).sort(),
+    );
   });
 
   it("B2: a fast-path suspension stops a synced user's app passwords at once, before the directory sync disables the account", async () => {

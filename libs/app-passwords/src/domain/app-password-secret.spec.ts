@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
 import {
   APP_PASSWORD_ENTROPY_BITS,
@@ -7,6 +8,7 @@ import {
   normaliseAppPassword,
   mayHoldAppPassword,
   recogniseAppPasswords,
+  redactAppPasswords,
 } from './app-password-format';
 import { AppPasswordSecret, generateAppPassword, RandomBytes, randomLetters } from './app-password-secret';
 import { crc32 } from './crc32';
@@ -163,12 +165,97 @@ describe('app password format (B12)', () => {
       typo.match(/.{1,3}/g)!.join('-'),
     ])
       expect({ text, may: mayHoldAppPassword(text) }).toEqual({ text, may: true });
-    for (const text of [
-      'alice@contoso.test',
-      'lkabc@contoso.test',
-      `${typo}@contoso.test`,
-      'walkingdeadfanclub@x.io',
-    ])
+    for (const text of ['alice@contoso.test', 'lkabc@contoso.test', 'walkingdeadfanclub@x.io'])
       expect({ text, may: mayHoldAppPassword(text) }).toEqual({ text, may: false });
+  });
+
+  it('B12: a password starting inside a look-alike whose checksum failed is still found', () => {
+    for (const before of ['lkxx ', 'lkab cdef ', 'LKAB-CDEF-', 'lkab cdef ghij ', 'lkqz lkqz '])
+      for (const shown of [letters, secret.display()])
+        expect({ before, found: recogniseAppPasswords(`${before}${shown}`) }).toEqual({
+          before,
+          found: [letters],
+        });
+    const other = generateAppPassword(seededBytes(5)).reveal();
+    expect(recogniseAppPasswords(`${letters.slice(0, 8)} ${other} ${letters}`)).toEqual([other, letters]);
+  });
+
+  it('B12: a hostile 12 kB text is scanned well within 50 ms', () => {
+    const hostile = [
+      'lkab '.repeat(2458),
+      'lkab-'.repeat(2458),
+      'lkablkab'.repeat(1536),
+      'lk  '.repeat(3072),
+      ('lk' + 'a'.repeat(22) + ' ').repeat(491),
+      `${'lkaa  '.repeat(2047)}${letters}`,
+    ].map((text) => text.slice(0, 12_288));
+    for (const text of hostile) recogniseAppPasswords(text); // warm up
+    for (const text of hostile) {
+      const startedAt = performance.now();
+      recogniseAppPasswords(text);
+      mayHoldAppPassword(text);
+      const tookMs = performance.now() - startedAt;
+      expect({ text: text.slice(0, 12), fast: tookMs < 50 }).toEqual({ text: text.slice(0, 12), fast: true });
+    }
+  });
+
+  it('B12: redacting replaces each app password, whole or mistyped, once, and keeps the text around it', () => {
+    const typo = `${letters.slice(0, 9)}${letters[9] === 'a' ? 'b' : 'a'}${letters.slice(10)}`;
+    expect(redactAppPasswords(`${secret.display()} and https://paste.example/${typo}?raw=1`)).toBe(
+      '[app password] and https://paste.example/[app password]?raw=1',
+    );
+    expect(redactAppPasswords(`scanner/1.0 (alice${letters.toUpperCase()}; x)`)).toBe(
+      'scanner/1.0 (alice[app password]; x)',
+    );
+    expect(redactAppPasswords('https://paste.example/walker.texas?x=1')).toBe(
+      'https://paste.example/walker.texas?x=1',
+    );
+  });
+
+  describe('R9: mayHoldAppPassword errs on the side of the secret', () => {
+    const letters = generateAppPassword(seededBytes(7)).reveal();
+    const typo = `${letters.slice(0, 10)}${letters[10] === 'a' ? 'b' : 'a'}${letters.slice(11)}`;
+    const groups = (text: string, by = 4) => text.match(new RegExp(`.{1,${by}}`, 'g'))!;
+
+    it.each([
+      ['one letter missing', letters.slice(0, 12) + letters.slice(13)],
+      ['one letter missing, grouped', groups(letters.slice(0, 23)).join(' ')],
+      ['one letter too many', letters.slice(0, 12) + 'q' + letters.slice(12)],
+      ['a typo with text around it', `my password is ${typo} thanks`],
+      ['a typo before a domain', `${typo}@contoso.test`],
+      ['a typo, grouped in eights', groups(typo, 8).join(' ')],
+      ['underscores between groups', groups(letters).join('_')],
+      ['dots between groups', groups(letters).join('.')],
+      ['dots between groups of a typo', `${groups(typo).join('.')}@contoso.test`],
+      ['glued to a username', `alice${letters}`],
+      ['glued to a username, typo', `alice${typo}`],
+      ['glued to a UPN', `alice@contoso.test${letters}`],
+      ['after a username and a space', `alice@contoso.test ${groups(typo).join(' ')}`],
+      ['a domain user', `CONTOSO\\${groups(typo).join('-')}`],
+      ['full-width', [...typo].map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).join('')],
+    ])('R9: %s', (_, text) => {
+      expect(mayHoldAppPassword(text)).toBe(true);
+    });
+
+    it.each([
+      'alice@contoso.com',
+      'firstname.lastname@sub.domain.example',
+      'maximilian.vonhabsburglothringen@contoso.com',
+      'volker.schwarzenberger-hohenstein@contoso.com',
+      'elke.von.der.heyden-breckenfeld@contoso.com',
+      'heinrich.falkenhausen-schwarzenberg@contoso.com',
+      'silke.mueller-luedenscheidt@contoso.de',
+      'folkert.van.der.walkenburgh@contoso.nl',
+      'wilkinson-hetherington.alexander@contoso.co.uk',
+      'milkovich_aleksandra_petrovna@contoso.com',
+      'alkhatib.mohammed.abdulrahman@contoso.ae',
+      'dalkeith.anne.mary.jo.smith@contoso.com',
+      'walker.texas@rangers.example',
+      'walkingdeadfanclub@x.io',
+      'lkabc@contoso.test',
+      'CONTOSO\\volker.schwarzenberger',
+    ])('R9: a real username is recorded as typed: %s', (text) => {
+      expect(mayHoldAppPassword(text)).toBe(false);
+    });
   });
 });

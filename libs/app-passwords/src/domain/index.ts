@@ -23,5 +23,6 @@ export {
   mayHoldAppPassword,
   normaliseAppPassword,
   recogniseAppPasswords,
+  redactAppPasswords,
 } from './app-password-format';
 export { AppPasswordSecret, generateAppPassword, type RandomBytes } from './app-password-secret';

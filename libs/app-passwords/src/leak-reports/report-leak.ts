@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { PostgresEventStore } from '@latchkey/event-store';
 import { DataSource } from 'typeorm';
-import { recogniseAppPasswords } from '../domain';
+import { recogniseAppPasswords, redactAppPasswords, userStreamId } from '../domain';
 import { AppPasswordHasher } from '../infrastructure/app-password-hasher';
 import { Clock } from '../infrastructure/clock';
-import { RunUserCommand } from '../users/user-commands';
+import { RunUserCommand, type UserResult } from '../users/user-commands';
 
 /** B12: someone found text holding app passwords (a paste, a commit) and reports it, unauthenticated. */
 export class ReportLeak {
@@ -23,10 +23,18 @@ export interface LeakReportResult {
   revoked: number;
 }
 
+type Revocation = { tenantId: string; userId: string; appPasswordId: string };
+
 /**
- * Every recognised app password is looked up by its keyed hash and revoked at once through its
- * user's stream (reason `leak-reported`); the report itself becomes an event naming who reported it
- * and what was revoked, never the text or the secrets.
+ * Every recognised app password, in the text and in what the reporter says about themselves (source,
+ * User-Agent), is looked up by its keyed hash and revoked at once through its user's stream (reason
+ * `leak-reported`); the report itself becomes an event naming who reported it and what it revoked,
+ * never the text or the secrets: anything in the source or User-Agent that may be an app password,
+ * whole or mistyped, is stored as `[app password]`.
+ *
+ * The report is recorded whenever a revocation of it committed, even if one failed or was not
+ * confirmed afterwards (503 change-unconfirmed): the revocations carry its id, so who reported them
+ * must not be lost. The first failure is answered after the report is appended.
  */
 @CommandHandler(ReportLeak)
 export class ReportLeakHandler implements ICommandHandler<ReportLeak, LeakReportResult> {
@@ -40,7 +48,9 @@ export class ReportLeakHandler implements ICommandHandler<ReportLeak, LeakReport
 
   async execute({ text, reporter }: ReportLeak): Promise<LeakReportResult> {
     const reportId = randomUUID();
-    const candidates = recogniseAppPasswords(text);
+    const candidates = recogniseAppPasswords(
+      [text, reporter.source ?? '', reporter.userAgent ?? ''].join('\n'),
+    );
     const hashes = candidates.map((candidate) => this.hasher.hash(candidate));
     const live: { app_password_id: string; user_id: string; tenant_id: string }[] = hashes.length
       ? await this.db.query(
@@ -49,31 +59,21 @@ export class ReportLeakHandler implements ICommandHandler<ReportLeak, LeakReport
           [hashes],
         )
       : [];
-    const revoked: { tenantId: string; userId: string; appPasswordId: string }[] = [];
+    const revoked: Revocation[] = [];
+    let failure: { error: unknown } | undefined;
     for (const credential of live) {
-      await this.commands.execute(
-        new RunUserCommand(
-          {
-            type: 'RevokeLeakedAppPassword',
-            data: {
-              tenantId: credential.tenant_id,
-              userId: credential.user_id,
-              appPasswordId: credential.app_password_id,
-              leakReportId: reportId,
-            },
-          },
-          {
-            tenantId: credential.tenant_id,
-            actor: { kind: 'reporter', id: reporter.clientIp },
-            causationId: reportId,
-          },
-        ),
-      );
-      revoked.push({
+      const revocation = {
         tenantId: credential.tenant_id,
         userId: credential.user_id,
         appPasswordId: credential.app_password_id,
-      });
+      };
+      try {
+        if (await this.revoke(revocation, reportId, reporter.clientIp)) revoked.push(revocation);
+      } catch (error) {
+        // The others are still revoked: each is a live secret in public.
+        failure ??= { error };
+        if (await this.revokedBy(reportId, revocation).catch(() => false)) revoked.push(revocation);
+      }
     }
     await this.store.append({
       streamId: `leak-report-${reportId}`,
@@ -85,8 +85,8 @@ export class ReportLeakHandler implements ICommandHandler<ReportLeak, LeakReport
           data: {
             reportId,
             reporterIp: reporter.clientIp,
-            reporterUserAgent: reporter.userAgent?.slice(0, 256) ?? null,
-            source: reporter.source?.slice(0, 2048) ?? null,
+            reporterUserAgent: storable(reporter.userAgent, 256),
+            source: storable(reporter.source, 2048),
             recognised: candidates.length,
             revoked,
           },
@@ -98,6 +98,39 @@ export class ReportLeakHandler implements ICommandHandler<ReportLeak, LeakReport
         occurredAt: this.clock.now(),
       },
     });
+    if (failure) throw failure.error;
     return { reportId, recognised: candidates.length, revoked: revoked.length };
   }
+
+  /** True if the revocation appended its event; false if the app password was already revoked. */
+  private async revoke(revocation: Revocation, reportId: string, clientIp: string): Promise<boolean> {
+    const { events }: UserResult = await this.commands.execute(
+      new RunUserCommand(
+        { type: 'RevokeLeakedAppPassword', data: { ...revocation, leakReportId: reportId } },
+        {
+          tenantId: revocation.tenantId,
+          actor: { kind: 'reporter', id: clientIp },
+          causationId: reportId,
+        },
+      ),
+    );
+    return events.length > 0;
+  }
+
+  /**
+   * Did this report's revocation commit although its command failed? A failure after the commit
+   * (the replicas' confirmation) leaves it in the user's stream.
+   */
+  private async revokedBy(reportId: string, { userId, appPasswordId }: Revocation): Promise<boolean> {
+    const rows: unknown[] = await this.db.query(
+      `SELECT 1 FROM events WHERE stream_id = $1 AND type = 'AppPasswordRevoked'
+         AND data ->> 'appPasswordId' = $2 AND data ->> 'leakReportId' = $3`,
+      [userStreamId(userId), appPasswordId, reportId],
+    );
+    return rows.length > 0;
+  }
 }
+
+/** What the reporter said about themselves, as kept: app passwords in it redacted, then cut. */
+const storable = (value: string | null, maxLength: number): string | null =>
+  value === null ? null : redactAppPasswords(value).slice(0, maxLength);

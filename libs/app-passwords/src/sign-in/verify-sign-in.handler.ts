@@ -58,22 +58,38 @@ export class VerifySignInHandler implements ICommandHandler<VerifySignIn, SignIn
   private async verify(command: VerifySignIn): Promise<SignInVerdict> {
     const now = this.clock.now();
     // Lockout counts under the normalised name, or, for what cannot be a username, under the raw text.
-    const username = mayHoldAppPassword(command.username)
-      ? TYPED_APP_PASSWORD
-      : (normaliseUsername(command.username) ??
-        storable(command.username.trim().toLowerCase().slice(0, MAX_RECORDED_USERNAME)));
+    let username =
+      normaliseUsername(command.username) ??
+      storable(command.username.trim().toLowerCase().slice(0, MAX_RECORDED_USERNAME));
     const hash = this.hasher.hash(normaliseAppPassword(command.password));
     // The account, the tenant's policy, the credential whose keyed hash matches and the lockout
     // state: from memory where this instance holds a lease, else from PostgreSQL (one read).
-    const view = await this.replica.view(command.tenantId, username, hash);
+    let view = await this.replica.view(command.tenantId, username, hash);
+    // A name that may be an app password (R9) is an account's only if one goes by it: the rule errs
+    // towards suspicion, and a person named so must still sign in. Anything else is counted and
+    // recorded under one stand-in, never as typed.
+    if (!view.account && mayHoldAppPassword(command.username)) {
+      username = TYPED_APP_PASSWORD;
+      view = await this.replica.view(command.tenantId, username, hash);
+    }
+
+    let lockout = view.lockout ?? initialLockoutState();
+    let lock = lockStatus(lockout, command.clientIp, now);
+    // B8: while a name is locked, its answer must not tell a right password from a wrong one, by
+    // its time either. Memory answers only a right one, and a wrong one costs a read of
+    // PostgreSQL: a locked name is read there whatever was presented.
+    if (lock.locked && view.fromMemory) {
+      view = await this.replica.viewFromDatabase(command.tenantId, username, hash);
+      lockout = view.lockout ?? initialLockoutState();
+      lock = lockStatus(lockout, command.clientIp, now);
+    }
 
     const policy = view.policy ?? DEFAULT_TENANT_POLICY;
-    const lockout = view.lockout ?? initialLockoutState();
     const decision = decideSignIn({
       now,
       protocol: command.protocol,
       action: command.action,
-      lockout: lockStatus(lockout, command.clientIp, now),
+      lockout: lock,
       tenantPolicy: view.policy ?? undefined,
       user: view.account ?? undefined,
       credential: view.credential

@@ -19,6 +19,8 @@ export interface VerificationView {
     revoked: boolean;
   } | null;
   lockout: LockoutState | null;
+  /** Answered from memory, without reading PostgreSQL. */
+  fromMemory?: true;
 }
 
 export interface ReplicaCredential {
@@ -172,7 +174,9 @@ export class TenantReplica {
       this.lockouts.get(username) ?? null,
       hash,
     );
-    return view.credential ? view : undefined;
+    if (!view.credential) return undefined;
+    view.fromMemory = true;
+    return view;
   }
 
   /** A re-read of `username` that began at generation `since` has returned. */

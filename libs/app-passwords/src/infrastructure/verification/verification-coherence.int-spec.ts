@@ -204,6 +204,27 @@ describe('verification replicas across instances (real PostgreSQL)', () => {
     expect(await verify('192.0.2.10')).toMatchObject({ allowed: false });
   });
 
+  it('B8: a locked name is read from PostgreSQL whatever was presented, so a right password answers no faster than a wrong one', async () => {
+    const { tenantId, username, password } = await signedUpUser();
+    const verify = (secret: string): Promise<SignInVerdict> =>
+      commands.execute(new VerifySignIn(tenantId, username, secret, 'IMAP', 'sign-in', '203.0.113.9'));
+    await warm(here, tenantId, username, password);
+    let verdict: SignInVerdict | undefined;
+    for (let i = 0; i < 50 && !(verdict && !verdict.allowed && verdict.reason === 'account-locked'); i++)
+      verdict = await verify(`wrong ${i}`);
+    expect(verdict).toMatchObject({ allowed: false, reason: 'account-locked' });
+    // The right password while locked: memory now holds the locked state.
+    expect(await verify(password)).toMatchObject({ allowed: false, reason: 'account-locked' });
+    expect(here.stats().accounts).toBeGreaterThan(0);
+
+    // The lock is lifted behind memory's back (no announcement): only a read of PostgreSQL sees it.
+    await db.query(`DELETE FROM sign_in_lockouts WHERE tenant_id = $1 AND username = $2`, [
+      tenantId,
+      username,
+    ]);
+    expect(await verify(password)).toMatchObject({ allowed: true });
+  });
+
   it('a leaseholder that never acknowledges holds a command back until its lease has ended, and no longer', async () => {
     const { tenantId, userId, appPasswordId } = await signedUpUser();
     // A process that took a lease and then froze: it will neither acknowledge nor renew.
