@@ -52,7 +52,10 @@ export class EventSourcedStreams {
     // From what was appended, not from what the inline step last saw: a retried attempt's
     // announcement rolled back with it, and a retry that appends nothing announces nothing.
     const invalidations = invalidationsOf(decision.appended);
-    if (narrowsSignIns(decision.appended))
+    // Nothing to do (the change was made already, perhaps a moment ago by another request whose
+    // command is still waiting for the replicas): this answers "done" too, so it waits as long.
+    if (decision.appended.length === 0) await this.coherence.barrier(request.context.tenantId);
+    else if (narrowsSignIns(decision.appended))
       await this.coherence.confirm(
         invalidations.map((invalidation) => invalidation.token),
         announcedAt,

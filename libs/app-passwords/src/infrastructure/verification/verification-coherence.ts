@@ -202,6 +202,25 @@ export class VerificationCoherence implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /**
+   * Returns once every replica has applied every change committed before this call, as `confirm`
+   * does for one change: announcements reach each replica in commit order, so its acknowledgement
+   * of an empty one, announced now, comes after it applied (and its verifications in flight
+   * answered on) all the earlier ones. For a command that decided nothing because the change it
+   * asks for was just made, by a command that may still be waiting for the replicas.
+   */
+  async barrier(tenantId: string | null): Promise<void> {
+    // It makes nothing stale: the tenant only routes it (and no replica holds the nil one).
+    const invalidation: Invalidation = {
+      token: randomUUID(),
+      tenantId: tenantId ?? '00000000-0000-0000-0000-000000000000',
+    };
+    const [announced]: { at: Date }[] = await this.db.query(
+      ...VerificationCoherence.announcement([invalidation]),
+    );
+    await this.confirm([invalidation.token], announced.at);
+  }
+
   /** Applies invalidations to this process's memory now, ahead of their announcement's arrival. */
   applyHere(invalidations: readonly Invalidation[]): void {
     for (const invalidation of invalidations) this.replica?.invalidate(invalidation);

@@ -197,6 +197,12 @@ export class VerificationReplica {
     return new Promise((resolve) => this.settledWaiters.push({ barrier, resolve }));
   }
 
+  /** Whether `tenantId` is in memory, loaded (for tests). */
+  holds(tenantId: string): boolean {
+    const tenant = this.tenants.get(tenantId);
+    return tenant !== undefined && tenant !== 'too-large' && tenant.ready;
+  }
+
   /** Figures for /health and the benches. */
   stats(): { serving: boolean; tenants: number; accounts: number } {
     return { serving: this.serving, tenants: this.tenants.size, accounts: this.accounts };
