@@ -57,18 +57,21 @@ export class VerifySignInHandler implements ICommandHandler<VerifySignIn, SignIn
 
   private async verify(command: VerifySignIn): Promise<SignInVerdict> {
     const now = this.clock.now();
-    // Lockout counts under the normalised name, or, for what cannot be a username, under the raw text.
+    // Lockout counts under the normalised name, or, for what cannot be a username, under the raw
+    // text; what may be an app password (R9) under one stand-in, never as typed.
+    const upn = normaliseUsername(command.username);
     let username =
-      normaliseUsername(command.username) ??
-      storable(command.username.trim().toLowerCase().slice(0, MAX_RECORDED_USERNAME));
+      upn ??
+      (mayHoldAppPassword(command.username)
+        ? TYPED_APP_PASSWORD
+        : storable(command.username.trim().toLowerCase().slice(0, MAX_RECORDED_USERNAME)));
     const hash = this.hasher.hash(normaliseAppPassword(command.password));
     // The account, the tenant's policy, the credential whose keyed hash matches and the lockout
     // state: from memory where this instance holds a lease, else from PostgreSQL (one read).
     let view = await this.replica.view(command.tenantId, username, hash);
-    // A name that may be an app password (R9) is an account's only if one goes by it: the rule errs
-    // towards suspicion, and a person named so must still sign in. Anything else is counted and
-    // recorded under one stand-in, never as typed.
-    if (!view.account && mayHoldAppPassword(command.username)) {
+    // A UPN the R9 rule suspects is an account's if one goes by it: the rule errs towards suspicion,
+    // and a person named so must still sign in. Nobody's, it is counted under the stand-in too.
+    if (upn && !view.account && mayHoldAppPassword(command.username)) {
       username = TYPED_APP_PASSWORD;
       view = await this.replica.view(command.tenantId, username, hash);
     }

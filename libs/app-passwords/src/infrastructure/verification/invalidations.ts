@@ -57,12 +57,7 @@ export function invalidationsOf(events: readonly AppendedEvent[]): Invalidation[
     if (!tenant && !isUserEventType(event.type)) continue;
     // Found by the miss path (memory never answers "not found"): nothing in memory is made wrong.
     if (ONLY_ADD.has(event.type)) continue;
-    const data = event.data as {
-      tenantId?: string;
-      userId?: string;
-      username?: string;
-      previousUsername?: string;
-    };
+    const data = event.data as { tenantId?: string; userId?: string; username?: string };
     const tenantId = event.tenantId ?? data.tenantId;
     if (!tenantId) continue;
     let entry = byTenant.get(tenantId);
@@ -72,12 +67,9 @@ export function invalidationsOf(events: readonly AppendedEvent[]): Invalidation[
     }
     if (tenant) entry.policy = true;
     if (!tenant && data.userId) entry.userIds.add(data.userId);
-    // A rename makes the new name point at an account no replica holds under it yet, and the old
-    // one at none (whatever a replica holds under it, by whichever user id).
-    if (event.type === 'UserRenamed') {
-      if (data.username) entry.usernames.add(data.username);
-      if (data.previousUsername) entry.usernames.add(data.previousUsername);
-    }
+    // A rename makes the new name point at an account no replica holds under it yet. The old name
+    // is found by the user id (a replica holds each user under one name: TenantReplica.put).
+    if (event.type === 'UserRenamed' && data.username) entry.usernames.add(data.username);
   }
   const invalidations: Invalidation[] = [];
   const quiet = narrowsSignIns(events) ? {} : { quiet: true as const };

@@ -211,12 +211,15 @@ export class TenantReplica {
    */
   private put(account: ReplicaAccount): void {
     const previousName = this.usernameOf.get(account.userId);
-    if (previousName !== undefined && previousName !== account.username) {
-      if (this.accounts.get(previousName)?.userId === account.userId) {
-        this.accounts.delete(previousName);
-        this.lockouts.delete(previousName);
-        this.stale.delete(previousName);
-      }
+    // (The old name may have been read again meanwhile, as someone else's.)
+    if (
+      previousName !== undefined &&
+      previousName !== account.username &&
+      this.accounts.get(previousName)?.userId === account.userId
+    ) {
+      this.accounts.delete(previousName);
+      this.lockouts.delete(previousName);
+      this.stale.delete(previousName);
     }
     this.accounts.set(account.username, account);
     this.usernameOf.set(account.userId, account.username);

@@ -199,8 +199,7 @@ export class VerificationReplica {
 
   /** Whether `tenantId` is in memory, loaded (for tests). */
   holds(tenantId: string): boolean {
-    const tenant = this.tenants.get(tenantId);
-    return tenant !== undefined && tenant !== 'too-large' && tenant.ready;
+    return this.loaded(tenantId) !== undefined;
   }
 
   /** Figures for /health and the benches. */
@@ -210,22 +209,27 @@ export class VerificationReplica {
 
   async view(tenantId: string, username: string, hash: Buffer): Promise<VerificationView> {
     if (this.serving) {
-      const tenant = this.tenants.get(tenantId);
-      if (tenant === undefined) this.load(tenantId);
-      else if (tenant !== 'too-large' && tenant.ready) {
+      const tenant = this.loaded(tenantId);
+      if (tenant) {
         const encoded = hash.toString('base64');
         return tenant.view(username, encoded) ?? (await this.reread(tenant, tenantId, username, encoded));
       }
+      if (!this.tenants.has(tenantId)) this.load(tenantId);
     }
     return this.lookup(tenantId, username, hash);
   }
 
   /** Reads PostgreSQL as a miss in memory does, whatever memory holds (the same read, the same cost). */
   async viewFromDatabase(tenantId: string, username: string, hash: Buffer): Promise<VerificationView> {
-    const tenant = this.tenants.get(tenantId);
-    if (tenant !== undefined && tenant !== 'too-large' && tenant.ready)
-      return this.reread(tenant, tenantId, username, hash.toString('base64'));
+    const tenant = this.loaded(tenantId);
+    if (tenant) return this.reread(tenant, tenantId, username, hash.toString('base64'));
     return this.lookup(tenantId, username, hash);
+  }
+
+  /** The tenant's memory, once its load has finished. */
+  private loaded(tenantId: string): TenantReplica | undefined {
+    const tenant = this.tenants.get(tenantId);
+    return tenant instanceof TenantReplica && tenant.ready ? tenant : undefined;
   }
 
   private forget(): void {
