@@ -672,8 +672,7 @@ verify('with a numeric username', withValue('username', 5));
 verify('with an object username', withValue('username', {}));
 verify('with a null password', withValue('password', null));
 verify('with an array password', withValue('password', ['x']));
-verify('with a 321-character username', withValue('username', 'x'.repeat(321)));
-verify('with a 257-character password', withValue('password', 'x'.repeat(257)));
+// An over-long username or password is what a client typed: a failed sign-in, recorded (R9, below).
 for (const clientIp of [
   '256.0.0.1',
   '1.2.3',
@@ -1262,6 +1261,50 @@ describe('hostile and malformed requests', () => {
     expect(surrogate.status).toBe(200);
     expect(surrogate.body).toEqual({ allowed: false, reason: 'invalid-credentials', rule: null });
     expect(await count()).toBe(before + usernames.length + 1);
+  });
+
+  it('R9, B8: an over-long username or password is a failed sign-in, recorded and counted like any other, not a 400 (regression: it left no trace)', async () => {
+    const attempts = async () =>
+      (await db.query(
+        `SELECT data->>'username' AS username, data->>'userId' AS "userId", data->>'reason' AS reason
+         FROM events WHERE tenant_id = $1 AND type = 'LegacySignInFailed' AND data->>'clientIp' = '198.51.100.77'
+         ORDER BY seq`,
+        [f.a.tenantId],
+      )) as { username: string; userId: string | null; reason: string }[];
+    const failuresOfAlice = async () =>
+      (
+        await db.query(
+          `SELECT state FROM sign_in_lockouts WHERE tenant_id = $1 AND username = $2`,
+          [f.a.tenantId, f.a.alice.username],
+        )
+      )[0]?.state as unknown;
+    const lockoutBefore = JSON.stringify(await failuresOfAlice());
+    const tried = [
+      { username: 'x'.repeat(321), password: f.a.laptop.password },
+      { username: `${'y'.repeat(9_000)}@contoso.test`, password: f.a.laptop.password },
+      { username: f.a.alice.username, password: 'z'.repeat(257) },
+      { username: f.a.alice.username, password: 'z'.repeat(12_000) },
+    ];
+    for (const body of tried) {
+      const response = await api.post('/v1/sign-ins/verify', f.a.gateway, {
+        ...body,
+        protocol: 'IMAP',
+        clientIp: '198.51.100.77',
+      });
+      expect({ status: response.status, body: response.body }).toEqual({
+        status: 200,
+        body: { allowed: false, reason: 'invalid-credentials', rule: null },
+      });
+    }
+    // Each recorded once, names cut to what the history keeps, the wrong passwords under Alice.
+    expect(await attempts()).toEqual([
+      { username: 'x'.repeat(256), userId: null, reason: 'invalid-credentials' },
+      { username: 'y'.repeat(256), userId: null, reason: 'invalid-credentials' },
+      { username: f.a.alice.username, userId: f.a.alice.userId, reason: 'invalid-credentials' },
+      { username: f.a.alice.username, userId: f.a.alice.userId, reason: 'invalid-credentials' },
+    ]);
+    // Smart lockout saw Alice's two failures.
+    expect(JSON.stringify(await failuresOfAlice())).not.toBe(lockoutBefore);
   });
 
   it('§7 input: SQL and LDAP metacharacters in otherwise valid values are stored and shown verbatim', async () => {

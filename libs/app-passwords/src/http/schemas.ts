@@ -78,9 +78,15 @@ export const createAppPasswordSchema = z.strictObject({
     .optional(),
 });
 
+/**
+ * The username and password are what the client typed, relayed by the gateway: text of any length
+ * the body limit lets through. One too long to be a UPN (320) or an app password is a failed sign-in
+ * like any other wrong one, recorded (R9) and counted by smart lockout (B8), not a 400 that would
+ * leave no trace of the attempt. The gateway's own members (protocol, action, client IP) are checked.
+ */
 export const verifySchema = z.strictObject({
-  username: boundedString(320),
-  password: boundedString(256),
+  username: z.string(),
+  password: z.string(),
   protocol: signInProtocol,
   action: z.enum(['sign-in', 'administrative']).optional(),
   clientIp: z.union([z.ipv4(), z.ipv6()]),
