@@ -15,6 +15,7 @@ import {
   registerFailedSignIn,
   registerSuccessfulSignIn,
 } from './domain';
+import { EventSourcedStreams } from './infrastructure/event-sourced-streams';
 import { LockoutStore } from './infrastructure/lockout.store';
 import { VerificationCoherence } from './infrastructure/verification/verification-coherence';
 import type { CommandContext } from './infrastructure/event-sourced-streams';
@@ -141,6 +142,49 @@ describe('app passwords (real PostgreSQL)', () => {
       ),
     );
     expect(await refusal(create(tenantId, userId, 'Laptop'))).toBe('accepted');
+  });
+
+  it('R10, R3: a creation decided on a policy that changed before it committed is decided again on the new one (regression: it landed after creation was forbidden)', async () => {
+    const tenantId = await tenantWith();
+    const { userId } = await mfaUser(tenantId);
+    const policy = (patch: Record<string, unknown>) =>
+      commands.execute(
+        new RunTenantCommand({ type: 'ChangeTenantPolicy', data: { tenantId, patch } }, admin(tenantId)),
+      );
+    // The admin's change commits after the creation read the policy and before it appends.
+    const between = (change: () => Promise<unknown>) => {
+      const streams = app.get(EventSourcedStreams);
+      const execute = streams.execute.bind(streams);
+      return jest.spyOn(streams, 'execute').mockImplementationOnce(async (request) => {
+        await change();
+        return execute(request);
+      });
+    };
+    const createdEvents = async () =>
+      (
+        await db.query(
+          `SELECT count(*)::int AS n FROM events WHERE stream_id = $1 AND type = 'AppPasswordCreated'`,
+          [`user-${userId}`],
+        )
+      )[0].n as number;
+
+    let spy = between(() => policy({ appPasswordsAllowed: false }));
+    try {
+      expect(await refusal(create(tenantId, userId, 'Laptop'))).toMatch(/^R10\./);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await createdEvents()).toBe(0);
+
+    await policy({ appPasswordsAllowed: true });
+    await create(tenantId, userId, 'Laptop');
+    spy = between(() => policy({ maxAppPasswordsPerUser: 1 }));
+    try {
+      expect(await refusal(create(tenantId, userId, 'Phone'))).toMatch(/^R3\./);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await createdEvents()).toBe(1);
   });
 
   it('R1, R2, R9: a generated app password signs in without a second factor, and every attempt is recorded', async () => {

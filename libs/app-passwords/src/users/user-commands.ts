@@ -1,9 +1,11 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { DataSource } from 'typeorm';
+import { ConcurrencyError } from '@latchkey/event-store';
+import { DataSource, type EntityManager } from 'typeorm';
 import {
   ConflictError,
   NotFoundError,
   userDecider,
+  tenantStreamId,
   userStreamId,
   type TenantPolicy,
   type UserCommand,
@@ -59,20 +61,34 @@ export class RunUserCommandHandler implements ICommandHandler<RunUserCommand, Us
 
   async execute({ command, context }: RunUserCommand): Promise<UserResult> {
     const now = this.clock.now();
-    const tenantPolicy = await this.tenantPolicy(command);
+    const streamId = userStreamId(command.data.userId);
+    // The policy as last read: the decision is made on it, and the append commits only while it is
+    // still the tenant's (see tenantUnchanged). A retry decides again on the one the check found.
+    let tenant = await this.tenant(command);
     try {
       const decision = await this.streams.execute({
-        streamId: userStreamId(command.data.userId),
+        streamId,
         streamType: 'user',
         decider: userDecider,
-        command: {
-          type: command.type,
-          data: { ...command.data, tenantPolicy },
-          metadata: { now },
-        } as UserCommand,
+        command: () =>
+          ({
+            type: command.type,
+            data: { ...command.data, tenantPolicy: tenant?.policy },
+            metadata: { now },
+          }) as UserCommand,
         context,
         occurredAt: now,
-        inline: this.projection.apply,
+        inline: async (tx, events) => {
+          if (tenant) {
+            const current = await tenantUnchanged(tx, command.data.tenantId, tenant);
+            if (current) {
+              const decidedOn = tenant.version;
+              tenant = current;
+              throw new ConcurrencyError(tenantStreamId(command.data.tenantId), decidedOn);
+            }
+          }
+          await this.projection.apply(tx, events);
+        },
       });
       return { state: decision.state, events: decision.events, version: decision.version };
     } catch (error) {
@@ -92,15 +108,39 @@ export class RunUserCommandHandler implements ICommandHandler<RunUserCommand, Us
    * tenant event, so exactly as fresh as folding the tenant's stream, without reading every
    * policy change it ever had on each command.
    */
-  private async tenantPolicy(command: UserCommandRequest): Promise<TenantPolicy | undefined> {
+  private async tenant(command: UserCommandRequest): Promise<TenantAsRead | undefined> {
     if (!NEEDS_POLICY.has(command.type) && command.type !== 'ProvisionUser') return undefined;
-    const [tenant]: { policy: TenantPolicy }[] = await this.db.query(
-      `SELECT policy FROM tenants WHERE tenant_id = $1`,
+    const [tenant]: { policy: TenantPolicy; version: number }[] = await this.db.query(
+      `SELECT policy, stream_version AS version FROM tenants WHERE tenant_id = $1`,
       [command.data.tenantId],
     );
     if (!tenant) throw new NotFoundError('tenant.not-found', 'There is no such tenant.');
-    return tenant.policy;
+    return tenant;
   }
+}
+
+interface TenantAsRead {
+  policy: TenantPolicy;
+  version: number;
+}
+
+/**
+ * R10, R3, R12, B6, B7: a decision made on a policy that changed before it committed must not land
+ * (an auditor replaying the history would find a creation made after creation was forbidden). Inside
+ * the append's transaction, the tenant's row is share-locked: a policy change still in flight is
+ * waited for, and one that starts now waits for this append. Returns the tenant as it is now if its
+ * policy moved since `read` (the caller decides again), else nothing.
+ */
+async function tenantUnchanged(
+  tx: EntityManager,
+  tenantId: string,
+  read: TenantAsRead,
+): Promise<TenantAsRead | undefined> {
+  const [now]: TenantAsRead[] = await tx.query(
+    `SELECT policy, stream_version AS version FROM tenants WHERE tenant_id = $1 FOR SHARE`,
+    [tenantId],
+  );
+  return now.version === read.version ? undefined : now;
 }
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {
