@@ -264,15 +264,27 @@ describe('user decider: MFA registration (R11)', () => {
 
   it('R11: no prompt for an account that could not create one (modern auth only, MFA off)', () => {
     const allowed = policy();
-    expect(
-      shouldPromptForAppPassword(allowed, { status: 'active', mfa: 'enabled', requiresModernAuth: false }),
-    ).toBe(true);
-    expect(
-      shouldPromptForAppPassword(allowed, { status: 'active', mfa: 'enabled', requiresModernAuth: true }),
-    ).toBe(false);
-    expect(
-      shouldPromptForAppPassword(allowed, { status: 'active', mfa: 'disabled', requiresModernAuth: false }),
-    ).toBe(false);
+    const user = {
+      status: 'active',
+      signInsSuspended: false,
+      mfa: 'enabled',
+      requiresModernAuth: false,
+    } as const;
+    expect(shouldPromptForAppPassword(allowed, user)).toBe(true);
+    expect(shouldPromptForAppPassword(allowed, { ...user, requiresModernAuth: true })).toBe(false);
+    expect(shouldPromptForAppPassword(allowed, { ...user, mfa: 'disabled' })).toBe(false);
+  });
+
+  it("R11: no prompt while the user's sign-ins are suspended (B2): creating one would be refused", () => {
+    given(userProvisioned(), {
+      type: 'UserSignInsSuspended',
+      data: { userId: USER_ID, origin: 'hr', reason: 'HR offboarding', suspendedAt: at(5).toISOString() },
+    })
+      .when(complete(true))
+      .then({
+        type: 'MfaRegistrationCompleted',
+        data: { userId: USER_ID, completedAt: at(10).toISOString(), appPasswordPromptOffered: false },
+      });
   });
 });
 

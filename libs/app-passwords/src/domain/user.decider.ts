@@ -39,15 +39,17 @@ const MAX_SUSPENSION_REASON_LENGTH = 500;
 
 /**
  * R11: whether finishing MFA registration ends with "create an app password". Only while the tenant
- * allows app passwords, and only for someone who could then create one (active, MFA on, not
- * modern-auth-only): prompting for something R1/R14/R15 would refuse helps nobody.
+ * allows app passwords, and only for someone who could then create one (active, sign-ins not
+ * suspended, MFA on, not modern-auth-only): prompting for something R1/R14/R15/B2 would refuse helps
+ * nobody.
  */
 export const shouldPromptForAppPassword = (
   policy: Pick<TenantPolicy, 'appPasswordsAllowed'>,
-  user: Pick<ExistingUser, 'status' | 'mfa' | 'requiresModernAuth'>,
+  user: Pick<ExistingUser, 'status' | 'signInsSuspended' | 'mfa' | 'requiresModernAuth'>,
 ): boolean =>
   policy.appPasswordsAllowed &&
   user.status === 'active' &&
+  !user.signInsSuspended &&
   user.mfa !== 'disabled' &&
   !user.requiresModernAuth;
 
