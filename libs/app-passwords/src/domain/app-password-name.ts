@@ -6,9 +6,14 @@ export const MAX_APP_PASSWORD_NAME_LENGTH = 64;
 /**
  * Control (Cc), format (Cf: zero-width and bidi overrides), lone surrogates (Cs), private-use (Co),
  * unassigned (Cn) and line/paragraph separators: characters that make two names look alike or a list
- * render wrongly.
+ * render wrongly. So do the other characters Unicode says to render invisibly (Default_Ignorable:
+ * the combining grapheme joiner, Hangul and Mongolian fillers and selectors) and the blank Braille
+ * pattern: `Lap\u034Ftop` or `Laptop\u3164` would sit beside `Laptop` looking the same, and `\u3164`
+ * alone would be a blank name. The emoji presentation selectors (U+FE0E, U+FE0F) are allowed, so
+ * that `❤️ iPad` is a name; the key ignores them.
  */
-const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u;
+const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\u2800]|(?![\uFE0E\uFE0F])\p{Default_Ignorable_Code_Point}/u;
+const PRESENTATION_SELECTORS = /[\uFE0E\uFE0F]/gu;
 
 /**
  * Latin, Greek and Cyrillic share letters that look the same (a/а/α, o/о/ο, p/р/ρ, H/Н/Η…). A word
@@ -31,7 +36,7 @@ const mixesLookalikeScripts = (name: string): boolean =>
  * forbidden character or mixes scripts whose letters look alike.
  */
 export const validateAppPasswordName = (name: unknown): string => {
-  if (typeof name !== 'string' || name.trim().length === 0) {
+  if (typeof name !== 'string' || name.replace(PRESENTATION_SELECTORS, '').trim().length === 0) {
     throw new ValidationError(
       'R6.name-required',
       'R6',
@@ -66,7 +71,16 @@ export const validateAppPasswordName = (name: unknown): string => {
 
 /**
  * R6: the key two names collide on: NFKC (full-width and compatibility forms fold to their plain
- * letters), case-folded (upper then lower, so ß and SS meet), white space collapsed. `Laptop`, `LAPTOP`, `Ｌａｐｔｏｐ` and ` laptop ` collide.
+ * letters), case-folded (upper then lower, so ß and SS meet), emoji presentation selectors dropped,
+ * white space collapsed. `Laptop`, `LAPTOP`, `Ｌａｐｔｏｐ` and ` laptop ` collide; so do `❤️ iPad`
+ * and `❤ iPad`.
  */
 export const appPasswordNameKey = (name: string): string =>
-  name.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC').trim().replace(/\s+/gu, ' ');
+  name
+    .normalize('NFKC')
+    .toUpperCase()
+    .toLowerCase()
+    .normalize('NFKC')
+    .replace(PRESENTATION_SELECTORS, '')
+    .trim()
+    .replace(/\s+/gu, ' ');

@@ -135,10 +135,21 @@ describe('user decider: creating app passwords', () => {
     ).toHaveLength(1);
   });
 
-  it('R6: a name is required', () => {
+  it.each([
+    ['white space', ' \u3000 '],
+    ['an emoji presentation selector alone', ' \uFE0F '],
+  ])('R6: a name is required: %s is none', (_what, name) => {
     given(...readyUser())
-      .when(create(1, { name: ' \u3000 ' }))
+      .when(create(1, { name }))
       .thenRefuses(ValidationError, 'R6.name-required');
+  });
+
+  it('R6: an emoji with its presentation selector is a name', () => {
+    expect(
+      given(...readyUser())
+        .when(create(1, { name: '\u2764\uFE0F iPad' }))
+        .events(),
+    ).toHaveLength(1);
   });
 
   it('R6: a name longer than 64 characters is refused; 64 is fine', () => {
@@ -158,6 +169,14 @@ describe('user decider: creating app passwords', () => {
     ['a right-to-left override', '\u202eLaptop'],
     ['a lone surrogate', 'Laptop\ud800'],
     ['a line separator', 'Lap\u2028top'],
+    // Rendered invisibly too (regression: each made a second "Laptop" beside the first).
+    ['a combining grapheme joiner', 'Lap\u034Ftop'],
+    ['a Hangul filler', 'Laptop\u3164'],
+    ['a half-width Hangul filler', 'Laptop\uFFA0'],
+    ['a Mongolian variation selector', 'Laptop\u180B'],
+    ['a variation selector other than emoji presentation', 'Laptop\uFE00'],
+    ['the blank Braille pattern', 'Laptop\u2800'],
+    ['nothing visible but fillers (regression: a blank name)', '\u3164'],
   ])('R6: a name with %s is refused', (_what, name) => {
     given(...readyUser())
       .when(create(1, { name }))
@@ -194,6 +213,7 @@ describe('user decider: creating app passwords', () => {
     ['another case', 'DEVICE 1'],
     ['full-width letters', 'Ｄｅｖｉｃｅ　１'],
     ['extra white space', '  device   1 '],
+    ['an emoji presentation selector', 'Device 1\uFE0F'],
   ])('R6: a name colliding with a live one by %s is refused', (_what, name) => {
     given(...readyUser(), appPasswordCreated(1))
       .when(create(2, { name }))
