@@ -1,5 +1,6 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
+import { Clock } from '../infrastructure/clock';
 import { appPasswordLimit, type ExistingUser, type RuleId, type TenantPolicy } from '../domain';
 
 /** What the tenant and the account allow the caller to do with app passwords, before they try. */
@@ -107,7 +108,10 @@ export class GetMyAppPasswordPolicyHandler implements IQueryHandler<
   GetMyAppPasswordPolicy,
   MyAppPasswordPolicy | undefined
 > {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+  ) {}
 
   /** Undefined for a user that does not exist in this tenant, or is deleted (answered as unknown). */
   async execute({ tenantId, userId }: GetMyAppPasswordPolicy): Promise<MyAppPasswordPolicy | undefined> {
@@ -123,10 +127,11 @@ export class GetMyAppPasswordPolicyHandler implements IQueryHandler<
       `SELECT t.policy, a.status, a.mfa, a.mfa_registered, a.requires_modern_auth, a.sign_ins_suspended,
               (SELECT count(*)::int FROM credentials c
                 WHERE c.user_id = a.user_id AND c.revoked_at IS NULL
-                  AND (c.expires_at IS NULL OR c.expires_at > now())) AS live
+                  AND (c.expires_at IS NULL OR c.expires_at > $3)) AS live
        FROM accounts a JOIN tenants t USING (tenant_id)
        WHERE a.tenant_id = $1 AND a.user_id = $2 AND a.status <> 'deleted'`,
-      [tenantId, userId],
+      // Live by the service's clock, as the decider counts them against the limit (R3, B7).
+      [tenantId, userId, this.clock.now()],
     );
     if (!row) return undefined;
     return myAppPasswordPolicy(

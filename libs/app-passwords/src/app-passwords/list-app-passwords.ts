@@ -1,5 +1,6 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
+import { Clock } from '../infrastructure/clock';
 
 /** The user's live app passwords with last use (B7): never a secret, never a verifier. */
 export class ListAppPasswords {
@@ -24,7 +25,10 @@ export class ListAppPasswordsHandler implements IQueryHandler<
   ListAppPasswords,
   AppPasswordSummary[] | undefined
 > {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+  ) {}
 
   /** Undefined when the user does not exist in this tenant (answered like any unknown user). */
   async execute({ tenantId, userId }: ListAppPasswords): Promise<AppPasswordSummary[] | undefined> {
@@ -45,11 +49,12 @@ export class ListAppPasswordsHandler implements IQueryHandler<
       last_protocol: string | null;
     }[] = await this.db.query(
       `SELECT c.app_password_id, c.name, c.protocols, c.created_at, c.expires_at,
-              coalesce(c.expires_at <= now(), false) AS expired, u.last_used_at, u.last_ip, u.last_protocol
+              coalesce(c.expires_at <= $3, false) AS expired, u.last_used_at, u.last_ip, u.last_protocol
        FROM credentials c LEFT JOIN credential_usage u USING (app_password_id)
        WHERE c.tenant_id = $1 AND c.user_id = $2 AND c.revoked_at IS NULL
        ORDER BY c.created_at, c.app_password_id`,
-      [tenantId, userId],
+      // Expired by the service's clock, as verification and the decider judge it (B7).
+      [tenantId, userId, this.clock.now()],
     );
     return rows.map((r) => ({
       appPasswordId: r.app_password_id,
