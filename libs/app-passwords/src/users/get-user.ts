@@ -18,6 +18,12 @@ export interface UserSummary {
   status: string;
   mfa: string;
   mfaRegistered: boolean;
+  /**
+   * B2: an HR fast path stopped the user's app passwords, whatever `status` says. It stays until an
+   * admin resumes sign-ins (`POST /v1/users/:userId/resume-sign-ins`), also when that offboarding is
+   * later rejected: failing closed, so the admin must be able to see it here.
+   */
+  signInsSuspended: boolean;
 }
 
 /** An accounts row's columns as the driver returns them. */
@@ -28,6 +34,7 @@ export interface UserSummaryRow {
   status: string;
   mfa: string;
   mfa_registered: boolean;
+  sign_ins_suspended: boolean;
 }
 
 export const toUserSummary = (row: UserSummaryRow): UserSummary => ({
@@ -37,6 +44,7 @@ export const toUserSummary = (row: UserSummaryRow): UserSummary => ({
   status: row.status,
   mfa: row.mfa,
   mfaRegistered: row.mfa_registered,
+  signInsSuspended: row.sign_ins_suspended,
 });
 
 export interface UserView extends UserSummary {
@@ -51,7 +59,8 @@ export class GetUserHandler implements IQueryHandler<GetUser, UserView | undefin
 
   async execute({ tenantId, userId, byUsername }: GetUser): Promise<UserView | undefined> {
     const [row] = await this.db.query(
-      `SELECT user_id, username, source, status, mfa, mfa_registered, requires_modern_auth, roles, stream_version
+      `SELECT user_id, username, source, status, mfa, mfa_registered, sign_ins_suspended, requires_modern_auth,
+              roles, stream_version
        FROM accounts WHERE tenant_id = $1
          AND ${byUsername === undefined ? 'user_id = $2' : "username = $2 AND status <> 'deleted'"}`,
       [tenantId, byUsername ?? userId],

@@ -90,6 +90,7 @@ describe('users page and app-password policy (real PostgreSQL)', () => {
         status: 'active',
         mfa: 'enforced',
         mfaRegistered: true,
+        signInsSuspended: false,
         appPasswordCount: 2,
       },
     ]);

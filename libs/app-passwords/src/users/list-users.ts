@@ -77,7 +77,7 @@ export class ListUsersHandler implements IQueryHandler<ListUsers, UserPage> {
   async execute({ tenantId, limit, prefix, cursor }: ListUsers): Promise<UserPage> {
     const after = cursor === undefined ? null : decodeUserCursor(cursor, prefix);
     const rows: (UserSummaryRow & { app_passwords: number })[] = await this.db.query(
-      `SELECT a.user_id, a.username, a.source, a.status, a.mfa, a.mfa_registered,
+      `SELECT a.user_id, a.username, a.source, a.status, a.mfa, a.mfa_registered, a.sign_ins_suspended,
               (SELECT count(*)::int FROM credentials c
                 WHERE c.user_id = a.user_id AND c.revoked_at IS NULL) AS app_passwords
        FROM accounts a
