@@ -161,6 +161,14 @@ const routes: Route[] = [
     allowed: ['tenant-admin'],
     success: 200,
   },
+  // B2: the target is not suspended, so lifting a suspension changes nothing, and says so.
+  {
+    method: 'POST',
+    template: '/v1/users/:userId/resume-sign-ins',
+    path: () => `/v1/users/${a.target.userId}/resume-sign-ins`,
+    allowed: ['tenant-admin'],
+    success: 200,
+  },
   {
     method: 'POST',
     template: '/v1/users/:userId/password-reset',
@@ -534,6 +542,7 @@ describe('every route × every role × a foreign tenant', () => {
       { method: 'POST', path: (i) => `/v1/users/${i.userId}/disable`, slug: 'user.not-found' },
       { method: 'POST', path: (i) => `/v1/users/${i.userId}/enable`, slug: 'user.not-found' },
       { method: 'POST', path: (i) => `/v1/users/${i.userId}/password-reset`, slug: 'user.not-found' },
+      { method: 'POST', path: (i) => `/v1/users/${i.userId}/resume-sign-ins`, slug: 'user.not-found' },
       {
         method: 'PUT',
         path: (i) => `/v1/users/${i.userId}/mfa`,

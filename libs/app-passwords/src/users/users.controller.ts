@@ -102,6 +102,16 @@ export class UsersController {
     return this.lifecycle(principal, userId, 'EnableUser');
   }
 
+  /**
+   * B2: lifts a fast-path suspension, which nothing else does: not a later sync, nor the offboarding
+   * being rejected (it fails closed). Repeated, or for a user not suspended, it changes nothing.
+   */
+  @Post(':userId/resume-sign-ins')
+  @HttpCode(200)
+  resumeSignIns(@CurrentPrincipal() principal: Principal, @Param('userId', CanonicalUuid) userId: string) {
+    return this.lifecycle(principal, userId, 'ResumeSignIns');
+  }
+
   /** R15: the account and, for good, its app passwords. */
   @Delete(':userId')
   @HttpCode(204)
@@ -185,7 +195,7 @@ export class UsersController {
   private async lifecycle(
     principal: Principal,
     userId: string,
-    type: 'DisableUser' | 'EnableUser' | 'DeleteUser' | 'ResetPassword',
+    type: 'DisableUser' | 'EnableUser' | 'DeleteUser' | 'ResetPassword' | 'ResumeSignIns',
   ) {
     const { events } = await this.run(principal, {
       type,
