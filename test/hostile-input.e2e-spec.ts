@@ -1273,10 +1273,10 @@ describe('hostile and malformed requests', () => {
       )) as { username: string; userId: string | null; reason: string }[];
     const failuresOfAlice = async () =>
       (
-        await db.query(
-          `SELECT state FROM sign_in_lockouts WHERE tenant_id = $1 AND username = $2`,
-          [f.a.tenantId, f.a.alice.username],
-        )
+        await db.query(`SELECT state FROM sign_in_lockouts WHERE tenant_id = $1 AND username = $2`, [
+          f.a.tenantId,
+          f.a.alice.username,
+        ])
       )[0]?.state as unknown;
     const lockoutBefore = JSON.stringify(await failuresOfAlice());
     const tried = [

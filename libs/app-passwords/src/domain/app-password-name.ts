@@ -12,7 +12,8 @@ export const MAX_APP_PASSWORD_NAME_LENGTH = 64;
  * alone would be a blank name. The emoji presentation selectors (U+FE0E, U+FE0F) are allowed, so
  * that `❤️ iPad` is a name; the key ignores them.
  */
-const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\u2800]|(?![\uFE0E\uFE0F])\p{Default_Ignorable_Code_Point}/u;
+const FORBIDDEN =
+  /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\u2800]|(?![\uFE0E\uFE0F])\p{Default_Ignorable_Code_Point}/u;
 const PRESENTATION_SELECTORS = /[\uFE0E\uFE0F]/gu;
 
 /**
