@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { Clock } from '@latchkey/app-passwords';
 import { LatchkeyConfigModule } from '@latchkey/config';
 import { migrate, PersistenceModule } from '@latchkey/persistence';
 import { integrationConfig } from './integration-config';
@@ -10,11 +11,20 @@ type ModuleClass = NonNullable<Parameters<typeof Test.createTestingModule>[0]['i
  * An initialised Nest application of `modules` on the integration database (migrated first), with the
  * configuration and persistence modules every application module needs. Close it in afterAll.
  */
-export async function startIntegrationApp(...modules: ModuleClass[]): Promise<INestApplication> {
+export function startIntegrationApp(...modules: ModuleClass[]): Promise<INestApplication> {
+  return startIntegrationAppAt(undefined, ...modules);
+}
+
+/** The same, with the application's Clock replaced by `clock` (when given). */
+export async function startIntegrationAppAt(
+  clock: Clock | undefined,
+  ...modules: ModuleClass[]
+): Promise<INestApplication> {
   await migrate(integrationConfig());
-  const moduleRef = await Test.createTestingModule({
+  const builder = Test.createTestingModule({
     imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, ...modules],
-  }).compile();
+  });
+  const moduleRef = await (clock ? builder.overrideProvider(Clock).useValue(clock) : builder).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.init();
   return app;

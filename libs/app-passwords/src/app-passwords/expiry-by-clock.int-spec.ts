@@ -1,28 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
-import { LatchkeyConfigModule } from '@latchkey/config';
-import { migrate, PersistenceModule } from '@latchkey/persistence';
-import { integrationConfig } from '../../../../test/integration-config';
+import { startIntegrationAppAt } from '../../../../test/integration-app';
+import { ManualClock } from '../../../../test/manual-clock';
 import { AppPasswordsModule } from '../app-passwords.module';
-import { Clock } from '../infrastructure/clock';
 import type { CommandContext } from '../infrastructure/event-sourced-streams';
 import { RunTenantCommand } from '../tenants/tenant-commands';
 import { RunUserCommand } from '../users/user-commands';
 import { GetMyAppPasswordPolicy, type MyAppPasswordPolicy } from './app-password-policy';
 import { CreateAppPasswordCommand } from './create-app-password';
 import { ListAppPasswords, type AppPasswordSummary } from './list-app-passwords';
-
-/** Held still and moved on by the test: the service's time, which need not be PostgreSQL's. */
-class ManualClock extends Clock {
-  private current = new Date();
-  now(): Date {
-    return new Date(this.current);
-  }
-  advance(ms: number): void {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
 
 const DAY_MS = 86_400_000;
 
@@ -33,15 +19,7 @@ describe('B7: expiry as the service tells time (real PostgreSQL)', () => {
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    await migrate(integrationConfig());
-    const moduleRef = await Test.createTestingModule({
-      imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, AppPasswordsModule],
-    })
-      .overrideProvider(Clock)
-      .useValue(clock)
-      .compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await startIntegrationAppAt(clock, AppPasswordsModule);
     commands = app.get(CommandBus);
     queries = app.get(QueryBus);
     close = () => app.close();

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CommandBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
 import {
   AppPasswordsModule,
-  Clock,
   CreateAppPasswordCommand,
   RunTenantCommand,
   RunUserCommand,
@@ -14,22 +12,10 @@ import {
   type SignInVerdict,
   type UserCommandRequest,
 } from '@latchkey/app-passwords';
-import { LatchkeyConfigModule } from '@latchkey/config';
-import { migrate, PersistenceModule } from '@latchkey/persistence';
 import { DataSource } from 'typeorm';
-import { integrationConfig } from '../../../../test/integration-config';
+import { startIntegrationAppAt } from '../../../../test/integration-app';
+import { ManualClock } from '../../../../test/manual-clock';
 import { PointInTimeQueries } from './point-in-time.queries';
-
-/** Held still between steps and moved on by the test, so that every step has an instant of its own. */
-class ManualClock extends Clock {
-  private current = new Date(Math.floor(Date.now() / 1000) * 1000);
-  now(): Date {
-    return new Date(this.current);
-  }
-  advance(ms: number): void {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
 
 const DAY_MS = 86_400_000;
 const HOME = '192.0.2.10';
@@ -54,15 +40,7 @@ describe('B4: point in time, against what verification answered (real PostgreSQL
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    await migrate(integrationConfig());
-    const moduleRef = await Test.createTestingModule({
-      imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, AppPasswordsModule],
-    })
-      .overrideProvider(Clock)
-      .useValue(clock)
-      .compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await startIntegrationAppAt(clock, AppPasswordsModule);
     commands = app.get(CommandBus);
     db = app.get(DataSource);
     queries = new PointInTimeQueries(db);
