@@ -40,7 +40,7 @@ import {
   OFFBOARDING_QUEUE,
   OffboardingHttpModule,
   OffboardingWorkerModule,
-  signWebhook,
+  sendHrRequest,
 } from '@latchkey/offboarding';
 import { PersistenceModule } from '@latchkey/persistence';
 import { configureHttp, httpAppOptions } from '@latchkey/problems';
@@ -166,16 +166,11 @@ async function main(): Promise<void> {
       if (rotated.status !== 201) throw new Error(`webhook-secret: ${rotated.status}`);
       const secret = Buffer.from(((await rotated.json()) as { secret: string }).secret, 'base64');
       const hr = async (username: string) => {
-        const raw = JSON.stringify({ username, action: 'disable', reason: 'bench' });
-        const response = await fetch(`${base}/v1/offboarding/hr-requests`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'latchkey-tenant': tenantId,
-            'latchkey-signature': signWebhook(secret, Math.floor(Date.now() / 1000), raw),
-            'idempotency-key': randomUUID(),
-          },
-          body: raw,
+        const response = await sendHrRequest({
+          api: base,
+          tenantId,
+          secret,
+          body: { username, action: 'disable', reason: 'bench' },
         });
         await response.arrayBuffer();
         if (response.status !== 202) throw new Error(`hr-requests answered ${response.status}`);

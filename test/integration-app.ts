@@ -1,8 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { Clock } from '@latchkey/app-passwords';
 import { LatchkeyConfigModule } from '@latchkey/config';
 import { migrate, PersistenceModule } from '@latchkey/persistence';
+import { configureHttp, httpAppOptions } from '@latchkey/problems';
 import { integrationConfig } from './integration-config';
 
 type ModuleClass = NonNullable<Parameters<typeof Test.createTestingModule>[0]['imports']>[number];
@@ -28,4 +30,24 @@ export async function startIntegrationAppAt(
   const app = moduleRef.createNestApplication({ logger: false });
   await app.init();
   return app;
+}
+
+/**
+ * `modules` served over HTTP on a free loopback port, with the API's own HTTP edge (problem+json
+ * errors, body limits): `base` is its origin. Close the app in afterAll.
+ */
+export async function listenIntegrationApp(
+  ...modules: ModuleClass[]
+): Promise<{ app: NestExpressApplication; base: string }> {
+  await migrate(integrationConfig());
+  const moduleRef = await Test.createTestingModule({
+    imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, ...modules],
+  }).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({
+    ...httpAppOptions,
+    logger: ['error'],
+  });
+  configureHttp(app);
+  await app.listen(0, '127.0.0.1');
+  return { app, base: await app.getUrl() };
 }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { signWebhook } from '@latchkey/offboarding';
+import { sendHrRequest } from '@latchkey/offboarding';
 import { Attribute } from 'ldapts';
 import { ldapsClient, SambaAdmin, samba } from '../../libs/directory/src/testing/samba-admin';
 import { ApiClient, expectProblem } from '../api-client';
@@ -370,18 +370,13 @@ describe('an auditor', () => {
     expect((await verify(dave.username, created.body.password, 'EAS')).body).toMatchObject({ allowed: true });
 
     const secret = (await api.post('/v1/offboarding/webhook-secret', admin)).body.secret as string;
-    const body = JSON.stringify({ username: dave.username, action: 'disable', reason: 'left the company' });
-    const requested = await api.send({
-      method: 'POST',
-      path: '/v1/offboarding/hr-requests',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'latchkey-tenant': tenantId,
-        'latchkey-signature': signWebhook(Buffer.from(secret, 'base64'), Math.floor(Date.now() / 1000), body),
-        'idempotency-key': randomUUID(),
-      },
+    const response = await sendHrRequest({
+      api: `http://127.0.0.1:${PORT}`,
+      tenantId,
+      secret: Buffer.from(secret, 'base64'),
+      body: { username: dave.username, action: 'disable', reason: 'left the company' },
     });
+    const requested = { status: response.status, body: (await response.json()) as { offboardingId: string } };
     expect(requested.status).toBe(202);
     const offboardingId = requested.body.offboardingId as string;
     // The sync worker carries it out; wait until the API says so.

@@ -1,3 +1,4 @@
+export { HR_REQUESTS_PATH, sendHrRequest, type HrRequest } from './client/hr-request';
 export { OffboardingHttpModule } from './application/offboarding.controller';
 export { OffboardingModule } from './application/offboarding.module';
 export { OFFBOARDING_QUEUE } from './application/offboarding.scheduler';

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { signWebhook } from '@latchkey/offboarding';
+import { sendHrRequest } from '@latchkey/offboarding';
 
 interface HrRequestOptions {
   api: string;
@@ -32,22 +31,16 @@ export function hrRequestCommand(): Command {
     .option('--effective-at <instant>', 'ISO instant in the future; now if omitted', parseInstant)
     .option('--reason <text>', 'why, for the audit trail')
     .action(async (options: HrRequestOptions) => {
-      const body = JSON.stringify({
-        username: options.username,
-        action: options.action,
-        ...(options.effectiveAt ? { effectiveAt: options.effectiveAt } : {}),
-        ...(options.reason ? { reason: options.reason } : {}),
-      });
-      const timestamp = Math.floor(Date.now() / 1000);
-      const response = await fetch(`${options.api}/v1/offboarding/hr-requests`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'latchkey-tenant': options.tenant,
-          'latchkey-signature': signWebhook(Buffer.from(options.secret, 'base64'), timestamp, body),
-          'idempotency-key': randomUUID(),
+      const response = await sendHrRequest({
+        api: options.api,
+        tenantId: options.tenant,
+        secret: Buffer.from(options.secret, 'base64'),
+        body: {
+          username: options.username,
+          action: options.action,
+          ...(options.effectiveAt ? { effectiveAt: options.effectiveAt } : {}),
+          ...(options.reason ? { reason: options.reason } : {}),
         },
-        body,
       });
       console.log(`${response.status} ${await response.text()}`);
       if (!response.ok) process.exitCode = 1;

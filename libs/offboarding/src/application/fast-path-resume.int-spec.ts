@@ -1,17 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { CommandBus } from '@nestjs/cqrs';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Test } from '@nestjs/testing';
 import { AccessModule } from '@latchkey/access';
 import { AppPasswordsHttpModule, RunUserCommand } from '@latchkey/app-passwords';
-import { LatchkeyConfigModule } from '@latchkey/config';
 import { JobsModule } from '@latchkey/jobs';
-import { migrate, PersistenceModule } from '@latchkey/persistence';
-import { configureHttp, httpAppOptions } from '@latchkey/problems';
-import { integrationConfig } from '../../../../test/integration-config';
+import { listenIntegrationApp } from '../../../../test/integration-app';
 import { mintToken } from '../../../../test/tokens';
-import { signWebhook } from '../domain/webhook-signature';
+import { sendHrRequest } from '../client/hr-request';
 import { OffboardingHttpModule } from './offboarding.controller';
 
 /**
@@ -57,37 +52,18 @@ describe('B2: lifting a fast-path suspension over HTTP (real PostgreSQL, Redis)'
       })
     ).body;
   const hr = async (body: object) => {
-    const raw = JSON.stringify(body);
-    const response = await fetch(`${base}/v1/offboarding/hr-requests`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'latchkey-tenant': tenantId,
-        'latchkey-signature': signWebhook(secret, Math.floor(Date.now() / 1000), raw),
-        'idempotency-key': randomUUID(),
-      },
-      body: raw,
-    });
+    const response = await sendHrRequest({ api: base, tenantId, secret, body });
     return { status: response.status, body: (await response.json()) as { offboardingId: string } };
   };
 
   beforeAll(async () => {
     process.env.REDIS_PREFIX = `latchkey-test-${tenantId.slice(0, 8)}`; // this test's own jobs
-    await migrate(integrationConfig());
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        LatchkeyConfigModule.forRoot(),
-        AccessModule,
-        PersistenceModule,
-        JobsModule,
-        AppPasswordsHttpModule,
-        OffboardingHttpModule,
-      ],
-    }).compile();
-    app = moduleRef.createNestApplication<NestExpressApplication>({ ...httpAppOptions, logger: ['error'] });
-    configureHttp(app);
-    await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    ({ app, base } = await listenIntegrationApp(
+      AccessModule,
+      JobsModule,
+      AppPasswordsHttpModule,
+      OffboardingHttpModule,
+    ));
 
     admin = await mintToken({ tenantId, sub: `admin-${randomUUID()}`, roles: ['tenant-admin'] });
     gateway = await mintToken({ tenantId, sub: 'mail-gateway', roles: ['gateway'] });

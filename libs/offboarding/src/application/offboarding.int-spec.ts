@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { getQueueToken } from '@nestjs/bull';
 import { CommandBus } from '@nestjs/cqrs';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Test } from '@nestjs/testing';
 import type { Queue } from 'bull';
 import { Attribute, Client } from 'ldapts';
 import { AccessModule } from '@latchkey/access';
@@ -17,7 +15,6 @@ import {
   type CreatedAppPassword,
   type SignInVerdict,
 } from '@latchkey/app-passwords';
-import { LatchkeyConfigModule } from '@latchkey/config';
 import {
   ConnectDirectory,
   DirectorySyncWorkerModule,
@@ -26,12 +23,10 @@ import {
   SyncScheduler,
 } from '@latchkey/directory-sync';
 import { JobsModule } from '@latchkey/jobs';
-import { migrate, PersistenceModule } from '@latchkey/persistence';
-import { configureHttp, httpAppOptions } from '@latchkey/problems';
 import { DataSource } from 'typeorm';
-import { integrationConfig } from '../../../../test/integration-config';
+import { listenIntegrationApp } from '../../../../test/integration-app';
 import { mintToken } from '../../../../test/tokens';
-import { signWebhook } from '../domain/webhook-signature';
+import { sendHrRequest } from '../client/hr-request';
 import { OffboardingHttpModule } from './offboarding.controller';
 import { OffboardingReconciler, OffboardingWorkerModule } from './offboarding-worker';
 import { OFFBOARDING_QUEUE } from './offboarding.scheduler';
@@ -124,17 +119,14 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
     body: object,
     options: { key?: string; tenant?: string; key2?: Buffer; timestamp?: number; signature?: string } = {},
   ): Promise<Answer> => {
-    const raw = JSON.stringify(body);
-    const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
-    const response = await fetch(`${base}/v1/offboarding/hr-requests`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'latchkey-tenant': options.tenant ?? tenantId,
-        'latchkey-signature': options.signature ?? signWebhook(options.key2 ?? secret, timestamp, raw),
-        'idempotency-key': options.key ?? randomUUID(),
-      },
-      body: raw,
+    const response = await sendHrRequest({
+      api: base,
+      tenantId: options.tenant ?? tenantId,
+      secret: options.key2 ?? secret,
+      body,
+      idempotencyKey: options.key,
+      timestamp: options.timestamp,
+      signature: options.signature,
     });
     return { status: response.status, body: (await response.json()) as Answer['body'] };
   };
@@ -194,22 +186,13 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
   beforeAll(async () => {
     process.env.SYNC_POLL_INTERVAL_MS = String(3_600_000); // passes run when the test says
     process.env.REDIS_PREFIX = `latchkey-test-${tenantId.slice(0, 8)}`; // this test's own jobs
-    await migrate(integrationConfig());
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        LatchkeyConfigModule.forRoot(),
-        AccessModule,
-        PersistenceModule,
-        JobsModule,
-        DirectorySyncWorkerModule,
-        OffboardingHttpModule,
-        OffboardingWorkerModule,
-      ],
-    }).compile();
-    app = moduleRef.createNestApplication<NestExpressApplication>({ ...httpAppOptions, logger: ['error'] });
-    configureHttp(app);
-    await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    ({ app, base } = await listenIntegrationApp(
+      AccessModule,
+      JobsModule,
+      DirectorySyncWorkerModule,
+      OffboardingHttpModule,
+      OffboardingWorkerModule,
+    ));
     commands = app.get(CommandBus);
     db = app.get(DataSource);
     worker = app.get(SyncScheduler);
