@@ -31,6 +31,7 @@ interface Row {
   user_id: string | null;
   policy: TenantPolicy | null;
   app_password_id: string | null;
+  created_at: Date | null;
   expires_at: Date | null;
   protocols: string[] | null;
   revoked_at: Date | null;
@@ -41,6 +42,7 @@ const NOT_ACCOUNT = new Set([
   'user_id',
   'policy',
   'app_password_id',
+  'created_at',
   'expires_at',
   'protocols',
   'revoked_at',
@@ -102,6 +104,7 @@ async function verify(body: VerifyBody): Promise<unknown> {
     credential: row.app_password_id
       ? {
           status: row.revoked_at ? 'revoked' : 'active',
+          createdAt: row.created_at!.toISOString(),
           expiresAt: row.expires_at?.toISOString() ?? null,
           protocols: row.protocols as never,
         }

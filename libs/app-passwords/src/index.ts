@@ -42,6 +42,7 @@ export {
   initialTenantState,
   initialUserState,
   isAdministrativeProtocol,
+  expiryOf,
   isExpired,
   isTenantEventType,
   isUserEventType,

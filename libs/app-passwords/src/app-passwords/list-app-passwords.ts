@@ -1,5 +1,6 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
+import { expiryOf, isExpired, type TenantPolicy } from '../domain';
 import { Clock } from '../infrastructure/clock';
 
 /** The user's live app passwords with last use (B7): never a secret, never a verifier. */
@@ -32,8 +33,9 @@ export class ListAppPasswordsHandler implements IQueryHandler<
 
   /** Undefined when the user does not exist in this tenant (answered like any unknown user). */
   async execute({ tenantId, userId }: ListAppPasswords): Promise<AppPasswordSummary[] | undefined> {
-    const [account] = await this.db.query(
-      `SELECT 1 FROM accounts WHERE tenant_id = $1 AND user_id = $2 AND status <> 'deleted'`,
+    const [account]: { policy: TenantPolicy }[] = await this.db.query(
+      `SELECT t.policy FROM accounts a JOIN tenants t USING (tenant_id)
+       WHERE a.tenant_id = $1 AND a.user_id = $2 AND a.status <> 'deleted'`,
       [tenantId, userId],
     );
     if (!account) return undefined;
@@ -43,29 +45,36 @@ export class ListAppPasswordsHandler implements IQueryHandler<
       protocols: string[] | null;
       created_at: Date;
       expires_at: Date | null;
-      expired: boolean;
       last_used_at: Date | null;
       last_ip: string | null;
       last_protocol: string | null;
     }[] = await this.db.query(
       `SELECT c.app_password_id, c.name, c.protocols, c.created_at, c.expires_at,
-              coalesce(c.expires_at <= $3, false) AS expired, u.last_used_at, u.last_ip, u.last_protocol
+              u.last_used_at, u.last_ip, u.last_protocol
        FROM credentials c LEFT JOIN credential_usage u USING (app_password_id)
        WHERE c.tenant_id = $1 AND c.user_id = $2 AND c.revoked_at IS NULL
        ORDER BY c.created_at, c.app_password_id`,
-      // Expired by the service's clock, as verification and the decider judge it (B7).
-      [tenantId, userId, this.clock.now()],
+      [tenantId, userId],
     );
-    return rows.map((r) => ({
-      appPasswordId: r.app_password_id,
-      name: r.name,
-      protocols: r.protocols,
-      createdAt: r.created_at.toISOString(),
-      expiresAt: r.expires_at?.toISOString() ?? null,
-      expired: r.expired,
-      lastUsed: r.last_used_at
-        ? { at: r.last_used_at.toISOString(), clientIp: r.last_ip!, protocol: r.last_protocol! }
-        : null,
-    }));
+    // Expiry as verification and the decider judge it (B7): the tenant's maximum lifetime as it is
+    // now may cut it short, and expired by the service's clock.
+    const now = this.clock.now();
+    return rows.map((r) => {
+      const lifetime = {
+        createdAt: r.created_at.toISOString(),
+        expiresAt: r.expires_at?.toISOString() ?? null,
+      };
+      return {
+        appPasswordId: r.app_password_id,
+        name: r.name,
+        protocols: r.protocols,
+        createdAt: lifetime.createdAt,
+        expiresAt: expiryOf(lifetime, account.policy),
+        expired: isExpired(lifetime, account.policy, now),
+        lastUsed: r.last_used_at
+          ? { at: r.last_used_at.toISOString(), clientIp: r.last_ip!, protocol: r.last_protocol! }
+          : null,
+      };
+    });
   }
 }

@@ -5,9 +5,9 @@ const allowed: SignInAttempt = {
   now: at(10),
   protocol: 'IMAP',
   action: 'sign-in',
-  credential: { status: 'active', expiresAt: null, protocols: null },
+  credential: { status: 'active', createdAt: at(0).toISOString(), expiresAt: null, protocols: null },
   user: { status: 'active', mfa: 'enforced', requiresModernAuth: false, signInsSuspended: false },
-  tenantPolicy: { legacyAuthBlocked: false },
+  tenantPolicy: { legacyAuthBlocked: false, maxLifetimeDays: null },
   lockout: { locked: false },
 };
 
@@ -37,13 +37,15 @@ describe('sign-in policy', () => {
   });
 
   it('R13: blocking legacy authentication stops every existing app password', () => {
-    expect(reasonOf({ tenantPolicy: { legacyAuthBlocked: true } })).toBe('legacy-auth-blocked');
+    expect(reasonOf({ tenantPolicy: { legacyAuthBlocked: true, maxLifetimeDays: null } })).toBe(
+      'legacy-auth-blocked',
+    );
   });
 
   it('R13: a wrong password in a blocked tenant says only invalid-credentials (the username is not confirmed)', () => {
-    expect(reasonOf({ tenantPolicy: { legacyAuthBlocked: true }, credential: undefined })).toBe(
-      'invalid-credentials',
-    );
+    expect(
+      reasonOf({ tenantPolicy: { legacyAuthBlocked: true, maxLifetimeDays: null }, credential: undefined }),
+    ).toBe('invalid-credentials');
   });
 
   it('R14: an account required to use modern authentication cannot use app passwords', () => {
@@ -115,6 +117,37 @@ describe('sign-in policy', () => {
     expect(reasonOf({ credential, now: at(10) })).toBe('app-password-expired');
   });
 
+  it('B7: a lowered maximum lifetime stops existing app passwords older than it; raised again, they sign in until their own expiry', () => {
+    const day = 24 * 60;
+    const credential = {
+      ...allowed.credential!,
+      createdAt: at(0).toISOString(),
+      expiresAt: at(90 * day).toISOString(),
+    };
+    const lifetime = (maxLifetimeDays: number | null) => ({ legacyAuthBlocked: false, maxLifetimeDays });
+    const now = at(31 * day);
+    expect(reasonOf({ credential, now, tenantPolicy: lifetime(90) })).toBe('allowed');
+    expect(reasonOf({ credential, now, tenantPolicy: lifetime(30) })).toBe('app-password-expired');
+    expect(reasonOf({ credential, now: at(30 * day - 1), tenantPolicy: lifetime(30) })).toBe('allowed');
+    expect(reasonOf({ credential, now, tenantPolicy: lifetime(365) })).toBe('allowed');
+    expect(reasonOf({ credential, now, tenantPolicy: lifetime(null) })).toBe('allowed');
+    // Raising the maximum never lengthens what the app password was created with.
+    expect(reasonOf({ credential, now: at(90 * day), tenantPolicy: lifetime(365) })).toBe(
+      'app-password-expired',
+    );
+    expect(reasonOf({ credential, now: at(90 * day), tenantPolicy: lifetime(null) })).toBe(
+      'app-password-expired',
+    );
+    // One created before any maximum was set is reached by one set later.
+    const unbounded = { ...credential, expiresAt: null };
+    expect(reasonOf({ credential: unbounded, now: at(400 * day), tenantPolicy: lifetime(null) })).toBe(
+      'allowed',
+    );
+    expect(reasonOf({ credential: unbounded, now: at(400 * day), tenantPolicy: lifetime(365) })).toBe(
+      'app-password-expired',
+    );
+  });
+
   it('B11: a scoped app password signs in only with its protocols', () => {
     const credential = { ...allowed.credential!, protocols: ['IMAP' as const, 'SMTP' as const] };
     expect(reasonOf({ credential, protocol: 'imap' })).toBe('allowed');
@@ -124,7 +157,7 @@ describe('sign-in policy', () => {
 
   it('only a wrong password counts toward lockout', () => {
     const refusals = [
-      decideSignIn({ ...allowed, tenantPolicy: { legacyAuthBlocked: true } }),
+      decideSignIn({ ...allowed, tenantPolicy: { legacyAuthBlocked: true, maxLifetimeDays: null } }),
       decideSignIn({ ...allowed, user: { ...allowed.user!, status: 'disabled' } }),
       decideSignIn({ ...allowed, user: { ...allowed.user!, signInsSuspended: true } }),
       decideSignIn({
@@ -142,9 +175,14 @@ describe('sign-in policy', () => {
       now: at(10),
       protocol: 'EAS',
       action: 'administrative',
-      credential: { status: 'active', expiresAt: at(0).toISOString(), protocols: ['IMAP'] },
+      credential: {
+        status: 'active',
+        createdAt: at(-1).toISOString(),
+        expiresAt: at(0).toISOString(),
+        protocols: ['IMAP'],
+      },
       user: { status: 'disabled', mfa: 'disabled', requiresModernAuth: true, signInsSuspended: true },
-      tenantPolicy: { legacyAuthBlocked: true },
+      tenantPolicy: { legacyAuthBlocked: true, maxLifetimeDays: null },
       lockout: locked,
     };
     const order: SignInRefusal[] = [];
@@ -152,12 +190,19 @@ describe('sign-in policy', () => {
     const fixes: Partial<SignInAttempt>[] = [
       { action: 'sign-in' },
       { lockout: { locked: false } },
-      { tenantPolicy: { legacyAuthBlocked: false } },
+      { tenantPolicy: { legacyAuthBlocked: false, maxLifetimeDays: null } },
       { user: { status: 'disabled', mfa: 'disabled', requiresModernAuth: false, signInsSuspended: true } },
       { user: { status: 'active', mfa: 'disabled', requiresModernAuth: false, signInsSuspended: true } },
       { user: { status: 'active', mfa: 'disabled', requiresModernAuth: false, signInsSuspended: false } },
       { user: { status: 'active', mfa: 'enabled', requiresModernAuth: false, signInsSuspended: false } },
-      { credential: { status: 'active', expiresAt: null, protocols: ['IMAP'] } },
+      {
+        credential: {
+          status: 'active',
+          createdAt: at(-1).toISOString(),
+          expiresAt: null,
+          protocols: ['IMAP'],
+        },
+      },
       { protocol: 'IMAP' },
     ];
     for (const fix of fixes) {

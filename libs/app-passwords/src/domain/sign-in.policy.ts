@@ -50,9 +50,9 @@ export interface SignInAttempt {
    * The user's app password whose verifier matched the presented password, or undefined when none did
    * (or the username is unknown: the application hashes anyway so both take the same time).
    */
-  credential: Pick<AppPasswordState, 'status' | 'expiresAt' | 'protocols'> | undefined;
+  credential: Pick<AppPasswordState, 'status' | 'createdAt' | 'expiresAt' | 'protocols'> | undefined;
   user: Pick<ExistingUser, 'status' | 'mfa' | 'requiresModernAuth' | 'signInsSuspended'> | undefined;
-  tenantPolicy: Pick<TenantPolicy, 'legacyAuthBlocked'> | undefined;
+  tenantPolicy: Pick<TenantPolicy, 'legacyAuthBlocked' | 'maxLifetimeDays'> | undefined;
   /** B8: the lock status of this username from this client, from smart-lockout.policy. */
   lockout: LockStatus;
 }
@@ -96,7 +96,7 @@ export const decideSignIn = (attempt: SignInAttempt): SignInDecision => {
   if (user.status !== 'active') return refuse('account-disabled');
   if (user.signInsSuspended) return refuse('account-suspended');
   if (user.mfa === 'disabled') return refuse('mfa-not-enabled');
-  if (isExpired(credential, attempt.now)) return refuse('app-password-expired');
+  if (isExpired(credential, tenantPolicy, attempt.now)) return refuse('app-password-expired');
   const protocol = parseLegacyProtocol(attempt.protocol);
   if (protocol === undefined || !scopeAllows(credential.protocols, protocol))
     return refuse('protocol-not-allowed');

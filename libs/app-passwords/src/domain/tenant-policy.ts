@@ -24,7 +24,10 @@ export interface TenantPolicy {
   legacyAuthBlocked: boolean;
   /** R3: 1..40. */
   maxAppPasswordsPerUser: number;
-  /** B7: null for no limit, else 1..3650 days from creation. */
+  /**
+   * B7: null for no limit, else 1..3650 days from creation. It bounds existing app passwords too
+   * (see expiryOf), never deleting one: raised again, they work until their own expiry.
+   */
   maxLifetimeDays: number | null;
   /** B6: off by default, as in Entra (R5). */
   revokeOnPasswordReset: boolean;

@@ -29,12 +29,12 @@ import {
   evolveUser,
   ExistingUser,
   initialUserState,
+  DAY_MS,
   liveAppPasswords,
   UserState,
 } from './user.state';
 import { validateVerifier } from './verifier';
 
-const DAY_MS = 86_400_000;
 const MAX_SUSPENSION_REASON_LENGTH = 500;
 
 /**
@@ -284,7 +284,7 @@ const createAppPassword = (command: CreateAppPassword, user: ExistingUser): User
   if (user.appPasswords[appPasswordId] !== undefined) {
     throw new ConflictError('app-password.already-exists', undefined, 'This app password id is taken.');
   }
-  const live = liveAppPasswords(user, metadata.now);
+  const live = liveAppPasswords(user, policy, metadata.now);
   const limit = appPasswordLimit(policy);
   if (live.length >= limit) {
     throw new RuleViolationError('R3', 'limit-reached', `A user may hold at most ${limit} app passwords.`);

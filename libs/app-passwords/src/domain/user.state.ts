@@ -1,4 +1,5 @@
 import { LegacyProtocol } from './legacy-protocol';
+import type { TenantPolicy } from './tenant-policy';
 import {
   AppPasswordRevocationReason,
   LifecycleOrigin,
@@ -118,19 +119,55 @@ export const evolveUser = (state: UserState, event: UserEvent): UserState => {
   }
 };
 
-/** B7: expired from its expiry instant on. */
-export const isExpired = (appPassword: Pick<AppPasswordState, 'expiresAt'>, now: Date): boolean =>
-  appPassword.expiresAt !== null && now.getTime() >= Date.parse(appPassword.expiresAt);
+export const DAY_MS = 86_400_000;
+
+/** What of the tenant's policy bears on when an app password stops working (B7). */
+export type LifetimePolicy = Pick<TenantPolicy, 'maxLifetimeDays'>;
+
+/**
+ * B7: the instant an app password stops working, or null for never. It is the sooner of the expiry
+ * stamped at creation and its creation plus the tenant's maximum lifetime as it is now: a lowered
+ * maximum reaches app passwords that already exist (an admin who shortens it after a scare means
+ * it for all of them), and raising it again restores them, but never past their own expiry, which
+ * is what their owners were told.
+ */
+export const expiryOf = (
+  appPassword: Pick<AppPasswordState, 'createdAt' | 'expiresAt'>,
+  policy: LifetimePolicy,
+): string | null => {
+  const capped =
+    policy.maxLifetimeDays === null
+      ? null
+      : Date.parse(appPassword.createdAt) + policy.maxLifetimeDays * DAY_MS;
+  if (capped === null) return appPassword.expiresAt;
+  if (appPassword.expiresAt !== null && Date.parse(appPassword.expiresAt) <= capped)
+    return appPassword.expiresAt;
+  return new Date(capped).toISOString();
+};
+
+/** B7: expired from its expiry instant on (see expiryOf). */
+export const isExpired = (
+  appPassword: Pick<AppPasswordState, 'createdAt' | 'expiresAt'>,
+  policy: LifetimePolicy,
+  now: Date,
+): boolean => {
+  const expiry = expiryOf(appPassword, policy);
+  return expiry !== null && now.getTime() >= Date.parse(expiry);
+};
 
 /**
  * Live: not revoked and not expired. R3's limit and R6's unique names count live app passwords only, so
  * an expired one neither blocks a new one nor keeps its name.
  */
-export const isLive = (appPassword: AppPasswordState, now: Date): boolean =>
-  appPassword.status === 'active' && !isExpired(appPassword, now);
+export const isLive = (appPassword: AppPasswordState, policy: LifetimePolicy, now: Date): boolean =>
+  appPassword.status === 'active' && !isExpired(appPassword, policy, now);
 
-export const liveAppPasswords = (state: ExistingUser, now: Date): AppPasswordState[] =>
-  Object.values(state.appPasswords).filter((appPassword) => isLive(appPassword, now));
+export const liveAppPasswords = (
+  state: ExistingUser,
+  policy: LifetimePolicy,
+  now: Date,
+): AppPasswordState[] =>
+  Object.values(state.appPasswords).filter((appPassword) => isLive(appPassword, policy, now));
 
 /** Not yet revoked (expired ones included): what a revocation sweep revokes. */
 export const activeAppPasswords = (state: ExistingUser): AppPasswordState[] =>

@@ -98,6 +98,7 @@ export class VerifySignInHandler implements ICommandHandler<VerifySignIn, SignIn
       credential: view.credential
         ? {
             status: view.credential.revoked ? 'revoked' : 'active',
+            createdAt: view.credential.createdAt,
             expiresAt: view.credential.expiresAt,
             protocols: view.credential.protocols as never,
           }

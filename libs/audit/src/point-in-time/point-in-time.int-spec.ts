@@ -174,7 +174,10 @@ describe('B4: point in time, against what verification answered (real PostgreSQL
     answered.push(await verify(alice, tablet));
     clock.advance(DAY_MS);
     answered.push(await verify(alice, tablet)); // expired
-    answered.push(await verify(alice, laptop)); // created before the limit: no expiry
+    answered.push(await verify(alice, laptop)); // created before the limit, and older than it: cut short too
+    await tenant({ maxLifetimeDays: 30 });
+    answered.push(await verify(alice, laptop)); // the limit raised: it signs in again
+    answered.push(await verify(alice, tablet)); // never past the expiry it was created with
 
     expect(answered).toEqual([
       'allowed',
@@ -195,7 +198,9 @@ describe('B4: point in time, against what verification answered (real PostgreSQL
       'allowed',
       'allowed',
       'app-password-expired',
+      'app-password-expired',
       'allowed',
+      'app-password-expired',
     ]);
 
     // Every attempt as recorded (R9), then the question for each one whose app password is known.

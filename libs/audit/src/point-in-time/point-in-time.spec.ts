@@ -83,7 +83,7 @@ const changePolicy = (patch: Partial<TenantPolicy>, changed: string[]): TenantEv
 const created = (
   appPasswordId: string,
   name: string,
-  extra: Partial<{ protocols: string[]; expiresAt: string }> = {},
+  extra: Partial<{ protocols: string[]; expiresAt: string; createdAt: string }> = {},
 ): UserEvent => ({
   type: 'AppPasswordCreated',
   data: {
@@ -91,7 +91,7 @@ const created = (
     appPasswordId,
     name,
     protocols: (extra.protocols ?? null) as never,
-    createdAt: '',
+    createdAt: extra.createdAt ?? '',
     expiresAt: extra.expiresAt ?? null,
     verifier: { algorithm: 'hmac-sha256', keyId: 'k1', hash: VERIFIER_HASH } as never,
   },
@@ -122,7 +122,7 @@ const aliceWithLaptop = () =>
       type: 'MfaRegistrationCompleted',
       data: { userId: ALICE, completedAt: '', appPasswordPromptOffered: true },
     })
-    .user(1, created(LAPTOP, 'Laptop'));
+    .user(1, created(LAPTOP, 'Laptop', { createdAt: at(1).toISOString() }));
 
 const check = (
   history: History,
@@ -351,6 +351,31 @@ describe('B4: could it sign in then? decideSignIn on the state at the instant', 
       reason: 'administrative-action',
       rule: 'R4',
     });
+  });
+
+  it('B4, B7: a maximum lifetime set later cuts an app password short from that change on, citing the change', () => {
+    const DAY = 24 * 60;
+    const history = aliceWithLaptop()
+      .user(2, created(PHONE, 'Phone', { createdAt: at(2).toISOString() }))
+      .tenant(3 * DAY, changePolicy({ maxLifetimeDays: 1 }, ['maxLifetimeDays']))
+      .tenant(4 * DAY, changePolicy({ maxLifetimeDays: 30 }, ['maxLifetimeDays']));
+    const phoneAt = (minute: number) =>
+      stateAt(history, at(minute)).appPasswords.find((p) => p.name === 'Phone');
+
+    expect(check(history, 3 * DAY - 1, { appPasswordId: PHONE })).toMatchObject({ allowed: true });
+    expect(phoneAt(3 * DAY - 1)).toMatchObject({ status: 'active', expiresAt: null });
+
+    const answer = check(history, 3 * DAY, { appPasswordId: PHONE });
+    expect(answer).toMatchObject({ reason: 'app-password-expired', rule: 'B7' });
+    expect(answer.because.map((ref) => ref.type)).toEqual(['AppPasswordCreated', 'TenantPolicyChanged']);
+    expect(answer.notes).toEqual([
+      `It expired at ${at(2 + DAY).toISOString()}: the tenant's maximum lifetime of 1 days, counted from its creation (B7).`,
+    ]);
+    expect(phoneAt(3 * DAY)).toMatchObject({ status: 'expired', expiresAt: at(2 + DAY).toISOString() });
+
+    // Raised to 30 days the next day: it signed in again, as verification would have let it.
+    expect(check(history, 4 * DAY, { appPasswordId: PHONE })).toMatchObject({ allowed: true });
+    expect(phoneAt(4 * DAY)).toMatchObject({ status: 'active', expiresAt: at(2 + 30 * DAY).toISOString() });
   });
 });
 

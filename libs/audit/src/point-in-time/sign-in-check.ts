@@ -137,10 +137,17 @@ export function signInCheckAt(
       case 'mfa-not-enabled':
         because = cite(user?.because.mfa);
         break;
-      case 'app-password-expired':
-        because = cite(creation);
-        notes.push(`It expired at ${appPassword?.expiresAt} (B7).`);
+      case 'app-password-expired': {
+        // Its own expiry, or the tenant's maximum lifetime if that came sooner (expiryOf).
+        const capped = credential?.expiresAt !== appPassword?.expiresAt;
+        because = cite(creation, capped ? tenant?.because.maxLifetimeDays : null);
+        notes.push(
+          capped
+            ? `It expired at ${appPassword?.expiresAt}: the tenant's maximum lifetime of ${tenant?.policy.maxLifetimeDays} days, counted from its creation (B7).`
+            : `It expired at ${appPassword?.expiresAt} (B7).`,
+        );
         break;
+      }
       case 'protocol-not-allowed':
         because = cite(creation);
         notes.push(`It is scoped to ${appPassword?.protocols?.join(', ')} (B11).`);

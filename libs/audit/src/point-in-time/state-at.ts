@@ -3,6 +3,7 @@ import {
   evolveTenant,
   evolveUser,
   initialTenantState,
+  expiryOf,
   initialUserState,
   isExpired,
   isTenantEventType,
@@ -58,7 +59,10 @@ export interface AppPasswordAt {
   /** B11: null means every legacy protocol. */
   protocols: string[] | null;
   createdAt: string;
-  /** B7. */
+  /**
+   * B7: when it stops working under the tenant's policy at the instant asked about: its own expiry,
+   * or sooner its creation plus the tenant's maximum lifetime as it stood then.
+   */
   expiresAt: string | null;
   /** At the instant asked about: `expired` once its expiry instant has passed (B7), unless revoked. */
   status: 'active' | 'expired' | 'revoked';
@@ -172,6 +176,7 @@ export function foldAt(history: SubjectHistory, at: Date): FoldedAt {
   );
 
   const userState = user.state;
+  const lifetime = tenant.state.status === 'absent' ? { maxLifetimeDays: null } : tenant.state.policy;
   const appPasswords: AppPasswordAt[] =
     userState.status === 'absent'
       ? []
@@ -181,9 +186,13 @@ export function foldAt(history: SubjectHistory, at: Date): FoldedAt {
           name: appPassword.name,
           protocols: appPassword.protocols === null ? null : [...appPassword.protocols],
           createdAt: appPassword.createdAt,
-          expiresAt: appPassword.expiresAt,
+          expiresAt: expiryOf(appPassword, lifetime),
           status:
-            appPassword.status === 'revoked' ? 'revoked' : isExpired(appPassword, at) ? 'expired' : 'active',
+            appPassword.status === 'revoked'
+              ? 'revoked'
+              : isExpired(appPassword, lifetime, at)
+                ? 'expired'
+                : 'active',
           revokedAt: appPassword.revokedAt,
           revokedReason: appPassword.revokedReason,
           because: userCut.applied

@@ -21,6 +21,7 @@ const account = (
   credentials: hashes.map((hash, i) => ({
     appPasswordId: `${userId.slice(0, 8)}-${i}`,
     hash,
+    createdAt: '2026-01-01T00:00:00.000Z',
     expiresAt: null,
     protocols: ['IMAP'],
     revoked: false,

@@ -14,6 +14,7 @@ export interface VerificationView {
   /** The account's credential whose keyed hash matches the presented secret. */
   credential: {
     appPasswordId: string;
+    createdAt: string;
     expiresAt: string | null;
     protocols: readonly string[] | null;
     revoked: boolean;
@@ -27,6 +28,7 @@ export interface ReplicaCredential {
   appPasswordId: string;
   /** The keyed hash, base64. */
   hash: string;
+  createdAt: string;
   expiresAt: string | null;
   protocols: readonly string[] | null;
   revoked: boolean;
@@ -257,6 +259,7 @@ export function viewOf(
     },
     credential: credential && {
       appPasswordId: credential.appPasswordId,
+      createdAt: credential.createdAt,
       expiresAt: credential.expiresAt,
       protocols: credential.protocols,
       revoked: credential.revoked,

@@ -15,7 +15,7 @@ import { TenantReplica, viewOf, type ReplicaAccount, type VerificationView } fro
  */
 export const LOOKUP = `
   SELECT a.user_id, a.status, a.mfa, a.requires_modern_auth, a.sign_ins_suspended, t.policy,
-         c.app_password_id, c.expires_at, c.protocols, c.revoked_at, l.state AS lockout
+         c.app_password_id, c.created_at, c.expires_at, c.protocols, c.revoked_at, l.state AS lockout
   FROM (SELECT $1::uuid AS tenant_id, $2::text AS username) q
   LEFT JOIN tenants t ON t.tenant_id = q.tenant_id
   LEFT JOIN accounts a ON a.tenant_id = q.tenant_id AND a.username = q.username AND a.status <> 'deleted'
@@ -30,6 +30,7 @@ interface LookupRow {
   sign_ins_suspended: boolean | null;
   policy: TenantPolicy | null;
   app_password_id: string | null;
+  created_at: Date | null;
   expires_at: Date | null;
   protocols: string[] | null;
   revoked_at: Date | null;
@@ -38,7 +39,7 @@ interface LookupRow {
 
 const CREDENTIALS_OF = `(SELECT coalesce(json_agg(json_build_object(
       'appPasswordId', c.app_password_id, 'hash', encode(c.verifier_hash, 'base64'),
-      'expiresAt', c.expires_at, 'protocols', c.protocols, 'revoked', c.revoked_at IS NOT NULL)), '[]'::json)
+      'createdAt', c.created_at, 'expiresAt', c.expires_at, 'protocols', c.protocols, 'revoked', c.revoked_at IS NOT NULL)), '[]'::json)
     FROM credentials c WHERE c.user_id = a.user_id)`;
 
 const ACCOUNT_COLUMNS = `a.user_id, a.username, a.status, a.mfa, a.requires_modern_auth, a.sign_ins_suspended`;
@@ -76,6 +77,7 @@ interface AccountRow {
     | {
         appPasswordId: string;
         hash: string;
+        createdAt: string;
         expiresAt: string | null;
         protocols: string[] | null;
         revoked: boolean;
@@ -255,6 +257,7 @@ export class VerificationReplica {
       credential: row.app_password_id
         ? {
             appPasswordId: row.app_password_id,
+            createdAt: row.created_at!.toISOString(),
             expiresAt: row.expires_at?.toISOString() ?? null,
             protocols: row.protocols,
             revoked: row.revoked_at !== null,
@@ -401,6 +404,7 @@ function accountOf(row: AccountRow, interned?: Map<string, readonly string[]>): 
     credentials: (row.credentials ?? []).map((credential) => ({
       appPasswordId: credential.appPasswordId,
       hash: credential.hash,
+      createdAt: new Date(credential.createdAt).toISOString(),
       expiresAt: credential.expiresAt === null ? null : new Date(credential.expiresAt).toISOString(),
       protocols: intern(credential.protocols, interned),
       revoked: credential.revoked,
