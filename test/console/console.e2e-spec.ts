@@ -21,6 +21,7 @@ const PORT = 3290;
 const WORKER_PORT = 3291;
 const BARE_PORT = 3292;
 const HOLD_PORT = 3297; // another tenant, whose directory holds a mass deletion
+const SUSPEND_PORT = 3298; // another tenant, whose HR fast path suspends a synced user
 const origin = `http://127.0.0.1:${PORT}`;
 const tenantId = randomUUID();
 const domain = `console-${tenantId.slice(0, 8)}.test`;
@@ -492,66 +493,102 @@ describe('an admin watches directory sync', () => {
   });
 });
 
-describe('an admin decides on a held mass deletion (B9)', () => {
-  const holdTenant = randomUUID();
-  const tag = holdTenant.slice(0, 6);
-  const { baseDn, realm } = samba();
-  const ou = `OU=console-b9-${tag},${baseDn}`;
-  const people = ['a', 'b'].map((n) => ({
-    dn: `CN=b9${n}-${tag},${ou}`,
-    sam: `b9${n}-${tag}`,
-    upn: `b9${n}-${tag}@${realm}`,
-  }));
-  let sambaAdmin: SambaAdmin;
+interface DirectoryTenant {
+  tenantId: string;
+  origin: string;
+  api: ApiClient;
+  admin: string;
+  people: { dn: string; sam: string; upn: string }[];
+  /** Until `what` is true, within 30 s; `state` says what was seen if it never is. */
+  until: (what: string, done: () => Promise<boolean>, state: () => Promise<unknown>) => Promise<void>;
+  /** Deletes an AD user of the OU, as on premises. */
+  deleteFromDirectory: (dn: string) => Promise<void>;
+  cleanUp: () => Promise<void>;
+}
 
-  afterAll(async () => {
-    for (const person of people) await sambaAdmin?.deleteIfPresent(person.dn);
-    await sambaAdmin?.deleteIfPresent(ou);
-    await sambaAdmin?.close();
+/**
+ * A tenant of its own with `policy`, served by an API of its own on `port` (the development sign-in
+ * serves one tenant per API), its directory scoped to an OU of its own holding `names` as AD users.
+ */
+async function startDirectoryTenant(
+  port: number,
+  label: string,
+  names: string[],
+  policy: Record<string, unknown>,
+  directory: Record<string, unknown>,
+): Promise<DirectoryTenant> {
+  const tenantId = randomUUID();
+  const tag = `${label}-${tenantId.slice(0, 6)}`;
+  const { baseDn, realm } = samba();
+  const ou = `OU=console-${tag},${baseDn}`;
+  const people = names.map((n) => ({
+    dn: `CN=${n}${tag},${ou}`,
+    sam: `${n}${tag}`,
+    upn: `${n}${tag}@${realm}`,
+  }));
+  const origin = `http://127.0.0.1:${port}`;
+  await start(
+    'api',
+    { ...isolated, API_PORT: String(port), CONSOLE_DEV_SIGN_IN: 'true', CONSOLE_DEV_TENANT_ID: tenantId },
+    `${origin}/health`,
+  );
+  const api = new ApiClient(port);
+  const admin = await mintToken({ tenantId, sub: `console-${label}-admin`, roles: ['tenant-admin'] });
+  expect((await api.post('/v1/tenant', admin, { name: `Console ${tag}`, policy })).status).toBe(201);
+  const sambaAdmin = await SambaAdmin.connect();
+  const client = ldapsClient();
+  await client.bind(`Administrator@${realm}`, process.env.SAMBA_ADMIN_PASSWORD!);
+  await client.add(ou, [new Attribute({ type: 'objectClass', values: ['top', 'organizationalUnit'] })]);
+  await client.unbind();
+  for (const person of people) await sambaAdmin.createUser(person.dn, person.sam, person.upn);
+  const env = (name: string) => process.env[name]!;
+  const connected = await api.put('/v1/directory', admin, {
+    url: env('LDAP_URL'),
+    caPem: readFileSync(join(__dirname, '..', '..', env('LDAP_CA_FILE')), 'utf8'),
+    bindDn: env('LDAP_BIND_DN'),
+    bindPassword: env('LDAP_BIND_PASSWORD'),
+    baseDn,
+    usersOnlyUnder: ou,
+    ...directory,
   });
+  expect(connected.status).toBe(200);
+  return {
+    tenantId,
+    origin,
+    api,
+    admin,
+    people,
+    until: async (what, done, state) => {
+      const deadline = Date.now() + 30_000;
+      while (!(await done())) {
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting until ${what}: ${JSON.stringify(await state())}`);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    },
+    deleteFromDirectory: (dn) => sambaAdmin.deleteIfPresent(dn),
+    cleanUp: async () => {
+      for (const person of people) await sambaAdmin.deleteIfPresent(person.dn);
+      await sambaAdmin.deleteIfPresent(ou);
+      await sambaAdmin.close();
+    },
+  };
+}
+
+describe('an admin decides on a held mass deletion (B9)', () => {
+  let tenant: DirectoryTenant | undefined;
+  afterAll(() => tenant?.cleanUp());
 
   it('sees the pass that would delete more users than the threshold, approves it, and the users go', async () => {
-    // A tenant of its own (the development sign-in serves one tenant per API), its directory scoped to
-    // an OU of its own, holding any pass that would delete more than one user.
-    const holdOrigin = `http://127.0.0.1:${HOLD_PORT}`;
-    await start(
-      'api',
-      {
-        ...isolated,
-        API_PORT: String(HOLD_PORT),
-        CONSOLE_DEV_SIGN_IN: 'true',
-        CONSOLE_DEV_TENANT_ID: holdTenant,
-      },
-      `${holdOrigin}/health`,
+    // Its directory holds any pass that would delete more than one user.
+    tenant = await startDirectoryTenant(
+      HOLD_PORT,
+      'b9',
+      ['a', 'b'],
+      {},
+      { delayModel: { kind: 'fixed', delayMs: 200 }, deletionThreshold: 1 },
     );
-    const holdApi = new ApiClient(HOLD_PORT);
-    const holdAdmin = await mintToken({
-      tenantId: holdTenant,
-      sub: 'console-b9-admin',
-      roles: ['tenant-admin'],
-    });
-    expect((await holdApi.post('/v1/tenant', holdAdmin, { name: `Hold ${tag}`, policy: {} })).status).toBe(
-      201,
-    );
-    sambaAdmin = await SambaAdmin.connect();
-    const client = ldapsClient();
-    await client.bind(`Administrator@${realm}`, process.env.SAMBA_ADMIN_PASSWORD!);
-    await client.add(ou, [new Attribute({ type: 'objectClass', values: ['top', 'organizationalUnit'] })]);
-    await client.unbind();
-    for (const person of people) await sambaAdmin.createUser(person.dn, person.sam, person.upn);
-    const env = (name: string) => process.env[name]!;
-    const connected = await holdApi.put('/v1/directory', holdAdmin, {
-      url: env('LDAP_URL'),
-      caPem: readFileSync(join(__dirname, '..', '..', env('LDAP_CA_FILE')), 'utf8'),
-      bindDn: env('LDAP_BIND_DN'),
-      bindPassword: env('LDAP_BIND_PASSWORD'),
-      baseDn,
-      usersOnlyUnder: ou,
-      delayModel: { kind: 'fixed', delayMs: 200 },
-      deletionThreshold: 1,
-    });
-    expect(connected.status).toBe(200);
-
+    const { api: holdApi, admin: holdAdmin, people } = tenant;
     const statusOf = async () => (await holdApi.get('/v1/directory', holdAdmin)).body;
     const cloudStatus = async () =>
       Promise.all(
@@ -561,17 +598,8 @@ describe('an admin decides on a held mass deletion (B9)', () => {
           return (found as { status: string }[])[0]?.status ?? 'none';
         }),
       );
-    const until = async (what: string, done: () => Promise<boolean>) => {
-      const deadline = Date.now() + 30_000;
-      while (!(await done())) {
-        if (Date.now() > deadline)
-          throw new Error(
-            `timed out waiting until ${what}: users ${JSON.stringify(await cloudStatus())}, ` +
-              `directory ${JSON.stringify(await statusOf())}`,
-          );
-        await new Promise((r) => setTimeout(r, 300));
-      }
-    };
+    const until = (what: string, done: () => Promise<boolean>) =>
+      tenant!.until(what, done, async () => ({ users: await cloudStatus(), directory: await statusOf() }));
     // The first pass brings both users to the cloud.
     expect((await holdApi.post('/v1/directory/sync', holdAdmin)).status).toBe(202);
     await until('both users are in the cloud', async () =>
@@ -579,14 +607,14 @@ describe('an admin decides on a held mass deletion (B9)', () => {
     );
 
     // Both deleted on premises: two deletions, more than the threshold of one, so the pass holds them.
-    for (const person of people) await sambaAdmin.deleteIfPresent(person.dn);
+    for (const person of people) await tenant.deleteFromDirectory(person.dn);
     expect((await holdApi.post('/v1/directory/sync', holdAdmin)).status).toBe(202);
     await until('the pass is held', async () => (await statusOf()).heldMassDeletions.length === 1);
     const [hold] = (await statusOf()).heldMassDeletions as { passId: string; changeIds: string[] }[];
     expect(hold.changeIds).toHaveLength(2);
     await expect(cloudStatus()).resolves.toEqual(['active', 'active']); // nobody deleted yet
 
-    const { page, screenshot } = await signIn('tenant-admin', { at: holdOrigin });
+    const { page, screenshot } = await signIn('tenant-admin', { at: tenant.origin });
     const directory = page.getByRole('region', { name: 'Directory sync' });
     const held = directory.locator('.hold').filter({ hasText: hold.passId.slice(0, 8) });
     await held.getByText('would delete 2 users').waitFor();
@@ -602,5 +630,91 @@ describe('an admin decides on a held mass deletion (B9)', () => {
       (await cloudStatus()).every((s) => s === 'none'),
     );
     expect((await statusOf()).heldMassDeletions).toEqual([]);
+  });
+});
+
+describe('an admin lifts a fast-path suspension (B2)', () => {
+  let tenant: DirectoryTenant | undefined;
+  afterAll(() => tenant?.cleanUp());
+
+  it('sees the suspended user in the list, resumes their sign-ins, and the app password works again', async () => {
+    // The fast path on, and a directory that gave no write credential: the HR request suspends the
+    // synced user at once, then is refused, and the suspension stays (B2).
+    tenant = await startDirectoryTenant(
+      SUSPEND_PORT,
+      'b2',
+      [''],
+      { appPasswordsAllowed: true, fastPathOffboarding: true },
+      { delayModel: { kind: 'fixed', delayMs: 200 } },
+    );
+    const { api: suspendApi, admin: suspendAdmin, tenantId: suspendTenant, origin: suspendOrigin } = tenant;
+    const [person] = tenant.people;
+    const suspendGateway = await mintToken({
+      tenantId: suspendTenant,
+      sub: 'console-b2-gateway',
+      roles: ['gateway'],
+    });
+    expect((await suspendApi.post('/v1/directory/sync', suspendAdmin)).status).toBe(202);
+    const cloudUser = async () =>
+      (
+        (await suspendApi.get(`/v1/users?username=${encodeURIComponent(person.upn)}`, suspendAdmin)).body as {
+          userId: string;
+          status: string;
+          signInsSuspended: boolean;
+        }[]
+      )[0];
+    await tenant.until(
+      'the synced user is in the cloud',
+      async () => (await cloudUser())?.status === 'active',
+      cloudUser,
+    );
+    const { userId } = await cloudUser();
+
+    // The synced user, with MFA on, creates an app password, which verifies.
+    expect((await suspendApi.put(`/v1/users/${userId}/mfa`, suspendAdmin, { mfa: 'enforced' })).status).toBe(
+      200,
+    );
+    const self = await mintToken({ tenantId: suspendTenant, sub: userId, roles: ['user'], mfa: true });
+    expect((await suspendApi.post('/v1/me/mfa-registration', self)).status).toBe(200);
+    const appPassword = await suspendApi.post('/v1/me/app-passwords', self, { name: 'Outlook 2010' });
+    expect(appPassword.status).toBe(201);
+    const verifyHere = async () =>
+      (
+        await suspendApi.post('/v1/sign-ins/verify', suspendGateway, {
+          username: person.upn,
+          password: appPassword.body.password,
+          protocol: 'IMAP',
+          clientIp: '192.0.2.45',
+        })
+      ).body;
+    expect(await verifyHere()).toMatchObject({ allowed: true });
+
+    const secret = (await suspendApi.post('/v1/offboarding/webhook-secret', suspendAdmin)).body
+      .secret as string;
+    const hr = await sendHrRequest({
+      api: suspendOrigin,
+      tenantId: suspendTenant,
+      secret: Buffer.from(secret, 'base64'),
+      body: { username: person.upn, action: 'disable', reason: 'left the company' },
+    });
+    expect(hr.status).toBe(202);
+    expect(await verifyHere()).toMatchObject({ allowed: false, reason: 'account-suspended' });
+
+    const { page, screenshot } = await signIn('tenant-admin', { at: suspendOrigin });
+    const users = page.getByRole('region', { name: 'Users and their app passwords' });
+    const row = users.getByRole('row').filter({ hasText: person.upn });
+    await row.getByText('active · sign-ins suspended').waitFor();
+    await row.getByRole('button', { name: person.upn }).press('Enter'); // the keyboard opens it
+    const opened = users.getByRole('region', { name: `App passwords of ${person.upn}` });
+    await opened.getByText('An HR offboarding suspended this user').waitFor();
+    await screenshot('admin-user-sign-ins-suspended');
+    await expectAccessible(page, 'admin page, a user whose sign-ins are suspended');
+
+    await opened.getByRole('button', { name: `Resume sign-ins of ${person.upn}` }).click();
+    await users.getByText('Sign-ins resumed').waitFor();
+    await expect(opened.getByRole('button', { name: /^Resume sign-ins/ }).count()).resolves.toBe(0);
+    await row.getByText('sign-ins suspended').waitFor({ state: 'detached' });
+    expect(await verifyHere()).toMatchObject({ allowed: true });
+    expect((await cloudUser()).signInsSuspended).toBe(false);
   });
 });

@@ -119,6 +119,8 @@ interface UserSummary {
   status: string;
   mfa: string;
   mfaRegistered: boolean;
+  /** B2: an HR fast path suspended their app passwords; only a tenant admin lifts it. */
+  signInsSuspended: boolean;
 }
 
 export interface UserView extends UserSummary {

@@ -20,3 +20,9 @@ export function groupSecret(secret: string): string[] {
   const compact = secret.replace(/\s+/g, '');
   return compact.match(/.{1,4}/g) ?? [];
 }
+
+/** B7: when an app password stops working, as the API computes it (the tenant's maximum may cut it short). */
+export function formatExpiry(appPassword: { expiresAt: string | null; expired: boolean }): string {
+  if (!appPassword.expiresAt) return 'Never';
+  return `${formatInstant(appPassword.expiresAt)}${appPassword.expired ? ' (expired)' : ''}`;
+}

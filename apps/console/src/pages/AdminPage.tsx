@@ -9,7 +9,7 @@ import {
   type UserPage,
   type UserRow,
 } from '../api';
-import { formatDuration, formatInstant } from '../format';
+import { formatDuration, formatExpiry, formatInstant } from '../format';
 import { PageTitle, ProblemMessage, Rule, Section } from '../ui';
 
 function Switch(props: {
@@ -309,7 +309,10 @@ function UserList(props: {
                     </button>
                   </th>
                   <td>{u.source}</td>
-                  <td>{u.status}</td>
+                  <td>
+                    {u.status}
+                    {u.signInsSuspended ? ' · sign-ins suspended' : ''}
+                  </td>
                   <td>
                     {u.mfa}
                     {u.mfaRegistered ? ' (registered)' : ''}
@@ -399,6 +402,25 @@ function UsersSection({ api }: { api: Api }) {
             {user.source} user · {user.status} · MFA {user.mfa}
             {user.mfaRegistered ? ' (registered)' : ''}
           </p>
+          {user.signInsSuspended ? (
+            <div className="actions">
+              <Rule id="B2">
+                An HR offboarding suspended this user&apos;s sign-ins with app passwords. It stays until you
+                lift it, also when the offboarding itself was refused.
+              </Rule>
+              <button
+                type="button"
+                onClick={() =>
+                  act(async () => {
+                    await api('POST', `/v1/users/${user.userId}/resume-sign-ins`);
+                    setUser({ ...user, signInsSuspended: false });
+                  }, "Sign-ins resumed: the user's app passwords work again.")
+                }
+              >
+                Resume sign-ins of {user.username}
+              </button>
+            </div>
+          ) : null}
           {passwords?.length === 0 ? <p>No app passwords.</p> : null}
           {passwords && passwords.length > 0 ? (
             <div className="table-wrap">
@@ -408,6 +430,7 @@ function UsersSection({ api }: { api: Api }) {
                     <th scope="col">Name</th>
                     <th scope="col">Created</th>
                     <th scope="col">Last used</th>
+                    <th scope="col">Expires</th>
                     <th scope="col">Protocols</th>
                     <th scope="col">
                       <span className="visually-hidden">Actions</span>
@@ -422,6 +445,7 @@ function UsersSection({ api }: { api: Api }) {
                       <td>
                         {p.lastUsed ? `${formatInstant(p.lastUsed.at)} · ${p.lastUsed.protocol}` : 'Never'}
                       </td>
+                      <td>{formatExpiry(p)}</td>
                       <td>{p.protocols ? p.protocols.join(', ') : 'All'}</td>
                       <td>
                         <button

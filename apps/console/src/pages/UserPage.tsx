@@ -6,7 +6,7 @@ import {
   type CreatedAppPassword,
   type MyAppPasswordPolicy,
 } from '../api';
-import { formatInstant, groupSecret } from '../format';
+import { formatExpiry, formatInstant, groupSecret } from '../format';
 import { PageTitle, ProblemMessage, Rule, Section } from '../ui';
 
 const PROTOCOLS = ['IMAP', 'POP', 'SMTP', 'EAS', 'DAV', 'MAPI', 'EWS'] as const;
@@ -249,11 +249,7 @@ export function UserPage({ api }: { api: Api }) {
                         : 'Never'}
                     </td>
                     <td>{p.protocols ? p.protocols.join(', ') : 'All legacy protocols'}</td>
-                    <td>
-                      {p.expiresAt
-                        ? `${formatInstant(p.expiresAt)}${p.expired ? ' (expired)' : ''}`
-                        : 'Never'}
-                    </td>
+                    <td>{formatExpiry(p)}</td>
                     <td>
                       {confirming === p.appPasswordId ? (
                         <span className="actions">
