@@ -283,6 +283,22 @@ describe('choosing how to read a directory', () => {
     expect(directory.usnFilter()).toBeUndefined();
   });
 
+  it('B6: both ways of reading ask for pwdLastSet (when the password was last set), never a password attribute', async () => {
+    const synced = new FakeDirectory();
+    await readAll(synced, 'dirsync');
+    const polled = new FakeDirectory();
+    await readAll(polled, 'usn');
+    const asked = [
+      synced.searches.find((s) => s.controls.some((c) => c instanceof DirSyncControl)),
+      polled.searches.find((s) => s.options.paged),
+    ].map((search) => search?.options.attributes ?? []);
+    for (const attributes of asked) {
+      expect(attributes).toContain('pwdLastSet');
+      const secret = /pwd|password|credential|secret/i;
+      expect(attributes.filter((name) => secret.test(name))).toEqual(['pwdLastSet']);
+    }
+  });
+
   it('usn never tries DirSync', async () => {
     const directory = new FakeDirectory();
     const pages = await readAll(directory, 'usn', dirSyncCookie);

@@ -31,6 +31,9 @@ export const SYNC_ATTRIBUTES = [
   'displayName',
   'isDeleted',
   'whenChanged',
+  // When the password was last set or reset (B6), or 0 for "must change at next logon": a
+  // timestamp, never the password. The password attributes themselves are never asked for.
+  'pwdLastSet',
 ];
 
 /**

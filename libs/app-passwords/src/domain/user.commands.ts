@@ -55,7 +55,15 @@ export type SetModernAuthRequirement = UserCommandOf<
 >;
 export type ResetPassword = UserCommandOf<
   'ResetPassword',
-  { origin: LifecycleOrigin; tenantPolicy: TenantPolicy }
+  {
+    origin: LifecycleOrigin;
+    tenantPolicy: TenantPolicy;
+    /**
+     * Directory sync only: the on-premises pwdLastSet this reset carries (a timestamp, no secret).
+     * The same one as the last reset recorded is that reset, propagated again (a retried job).
+     */
+    pwdLastSet?: string;
+  }
 >;
 export type CreateAppPassword = UserCommandOf<
   'CreateAppPassword',

@@ -360,11 +360,18 @@ const completeMfaRegistration = (command: CompleteMfaRegistration, user: Existin
 
 const resetPassword = (command: ResetPassword, user: ExistingUser): UserEvent[] => {
   requireNotDeleted(user);
-  requireOrigin(user.source, command.data.origin);
+  const { origin, pwdLastSet } = command.data;
+  requireOrigin(user.source, origin);
+  if (pwdLastSet !== undefined && (typeof pwdLastSet !== 'string' || !/^-?\d{1,19}$/.test(pwdLastSet))) {
+    throw new ValidationError('user.invalid-pwd-last-set', undefined, "pwdLastSet is AD's 64-bit integer.");
+  }
+  // A propagation that runs again (its job retried) must not revoke what was created since.
+  if (pwdLastSet !== undefined && pwdLastSet === user.pwdLastSet) return [];
   const resetAt = command.metadata.now.toISOString();
+  const data = { userId: user.userId, origin, resetAt, ...(pwdLastSet === undefined ? {} : { pwdLastSet }) };
   // R5: Entra keeps app passwords across a reset; B6 lets a tenant opt in to revoking them.
   return [
-    { type: 'UserPasswordReset', data: { userId: user.userId, origin: command.data.origin, resetAt } },
+    { type: 'UserPasswordReset', data },
     ...(command.data.tenantPolicy.revokeOnPasswordReset ? revokeAll(user, 'password-reset', resetAt) : []),
   ];
 };

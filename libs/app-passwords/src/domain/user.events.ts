@@ -114,7 +114,8 @@ export type UserModernAuthRequirementChanged = {
 /** R5: app passwords survive a reset unless the tenant opted in to B6 (then revocations follow). */
 export type UserPasswordReset = {
   type: 'UserPasswordReset';
-  data: { userId: string; origin: LifecycleOrigin; resetAt: string };
+  /** pwdLastSet: a reset on premises that directory sync carried, AD's pwdLastSet after it. */
+  data: { userId: string; origin: LifecycleOrigin; resetAt: string; pwdLastSet?: string };
 };
 
 export type AppPasswordCreated = {

@@ -36,6 +36,8 @@ export interface ExistingUser {
   requiresModernAuth: boolean;
   lastLifecycleOrigin: LifecycleOrigin;
   passwordResetAt: string | null;
+  /** The on-premises pwdLastSet of the last reset directory sync carried, if any. */
+  pwdLastSet?: string;
   /** B2: app passwords refused at verification until an admin resumes sign-ins. */
   signInsSuspended: boolean;
   /** By appPasswordId, in creation order. Revoked ones stay, for history. */
@@ -90,8 +92,10 @@ export const evolveUser = (state: UserState, event: UserEvent): UserState => {
       return { ...state, mfaRegistered: true };
     case 'UserModernAuthRequirementChanged':
       return { ...state, requiresModernAuth: event.data.requiresModernAuth };
-    case 'UserPasswordReset':
-      return { ...state, passwordResetAt: event.data.resetAt };
+    case 'UserPasswordReset': {
+      const { resetAt, pwdLastSet } = event.data;
+      return { ...state, passwordResetAt: resetAt, ...(pwdLastSet === undefined ? {} : { pwdLastSet }) };
+    }
     case 'AppPasswordCreated': {
       const { userId: _userId, protocols, ...appPassword } = event.data;
       return {

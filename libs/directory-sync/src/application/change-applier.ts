@@ -22,10 +22,11 @@ const USER_COMMAND_CONCURRENCY = 8;
 
 /**
  * Applies a tenant's due directory changes (R8: only now does the cloud see them; R15: a disable
- * stops the user's app passwords, a delete deletes them), up to MAX_APPLY_BATCH per decision and
- * append. For each batch the user commands run first and are idempotent, then the batch is recorded
- * as applied: a crash in between runs the job again, which repeats the commands harmlessly and
- * records each change once.
+ * stops the user's app passwords, a delete deletes them; B6: an on-premises password reset revokes
+ * them if the tenant opted in, the command handler reading its policy), up to MAX_APPLY_BATCH per
+ * decision and append. For each batch the user commands run first and are idempotent (a reset names
+ * its pwdLastSet, so it is recorded once), then the batch is recorded as applied: a crash in between
+ * runs the job again, which repeats the commands harmlessly and records each change once.
  */
 @Injectable()
 export class ChangeApplier {

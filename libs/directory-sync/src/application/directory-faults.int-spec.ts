@@ -5,21 +5,18 @@ import { resolve } from 'node:path';
 import { getQueueToken } from '@nestjs/bull';
 import type { INestApplication } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
 import type { Queue } from 'bull';
 import { Attribute, Change, type Client } from 'ldapts';
 import { RunTenantCommand } from '@latchkey/app-passwords';
-import { LatchkeyConfigModule } from '@latchkey/config';
 import { JobsModule } from '@latchkey/jobs';
-import { migrate, PersistenceModule } from '@latchkey/persistence';
 import { DataSource } from 'typeorm';
 import { ldapsClient, samba } from '../../../directory/src/testing/samba-admin';
-import { integrationConfig } from '../../../../test/integration-config';
 import { pendingChanges } from '../domain';
 import { DIRECTORY_CHANGES_QUEUE } from './change-scheduler';
 import { ConnectDirectory } from './connect-directory';
 import { DirectorySyncStreams } from './directory-sync.streams';
 import { DirectorySyncWorkerModule, SyncScheduler } from './sync-worker';
+import { startIntegrationApp } from '../../../../test/integration-app';
 
 const DIRSYNC_OID = Buffer.from('1.2.840.113556.1.4.841');
 const SEARCH_REQUEST = 0x63;
@@ -269,12 +266,7 @@ describe('the directory answering errors or partial results mid-sync (real Samba
   beforeAll(async () => {
     process.env.SYNC_POLL_INTERVAL_MS = String(3_600_000); // passes run when the test says
     process.env.REDIS_PREFIX = `latchkey-test-${tenantId.slice(0, 8)}`;
-    await migrate(integrationConfig());
-    const moduleRef = await Test.createTestingModule({
-      imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, JobsModule, DirectorySyncWorkerModule],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: ['error'] });
-    await app.init();
+    app = await startIntegrationApp(JobsModule, DirectorySyncWorkerModule);
     db = app.get(DataSource);
     worker = app.get(SyncScheduler);
     streams = app.get(DirectorySyncStreams);

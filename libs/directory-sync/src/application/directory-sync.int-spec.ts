@@ -4,7 +4,6 @@ import { resolve } from 'node:path';
 import { getQueueToken } from '@nestjs/bull';
 import type { INestApplication } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
 import type { Queue } from 'bull';
 import { Attribute, Change, Client, InvalidCredentialsError } from 'ldapts';
 import {
@@ -15,12 +14,10 @@ import {
   type CreatedAppPassword,
   type SignInVerdict,
 } from '@latchkey/app-passwords';
-import { LatchkeyConfigModule } from '@latchkey/config';
 import { JobsModule } from '@latchkey/jobs';
-import { migrate, PersistenceModule } from '@latchkey/persistence';
 import { DataSource } from 'typeorm';
+import { startIntegrationApp } from '../../../../test/integration-app';
 import { stack } from '../../../../test/stack';
-import { integrationConfig } from '../../../../test/integration-config';
 import { pendingChanges } from '../domain';
 import { DIRECTORY_CHANGES_QUEUE } from './change-scheduler';
 import { ConnectDirectory } from './connect-directory';
@@ -99,12 +96,7 @@ describe('directory sync (real Samba AD, PostgreSQL, Redis)', () => {
   beforeAll(async () => {
     process.env.SYNC_POLL_INTERVAL_MS = String(3_600_000); // passes run when the test says
     process.env.REDIS_PREFIX = `latchkey-test-${tenantId.slice(0, 8)}`; // this test's own jobs
-    await migrate(integrationConfig());
-    const moduleRef = await Test.createTestingModule({
-      imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, JobsModule, DirectorySyncWorkerModule],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: ['error'] });
-    await app.init();
+    app = await startIntegrationApp(JobsModule, DirectorySyncWorkerModule);
     commands = app.get(CommandBus);
     db = app.get(DataSource);
     worker = app.get(SyncScheduler);

@@ -2,18 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { getQueueToken } from '@nestjs/bull';
 import type { INestApplication } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
 import type { Queue } from 'bull';
 import { RunTenantCommand, RunUserCommand } from '@latchkey/app-passwords';
-import { LatchkeyConfigModule } from '@latchkey/config';
 import { JobsModule } from '@latchkey/jobs';
-import { migrate, PersistenceModule } from '@latchkey/persistence';
 import { DataSource } from 'typeorm';
-import { integrationConfig } from '../../../../test/integration-config';
 import { MAX_APPLY_BATCH, pendingChanges } from '../domain';
 import { ChangeScheduler, DIRECTORY_CHANGES_QUEUE } from './change-scheduler';
 import { DirectorySyncStreams } from './directory-sync.streams';
 import { DirectorySyncWorkerModule } from './sync-worker';
+import { startIntegrationApp } from '../../../../test/integration-app';
 
 /**
  * Fault: Redis loses every pending propagation. PostgreSQL holds each due instant as an event, so
@@ -29,12 +26,7 @@ describe('1,000 pending propagations survive Redis losing its jobs (real Postgre
   beforeAll(async () => {
     process.env.SYNC_POLL_INTERVAL_MS = String(3_600_000);
     process.env.REDIS_PREFIX = `latchkey-test-${tenantId.slice(0, 8)}`;
-    await migrate(integrationConfig());
-    const moduleRef = await Test.createTestingModule({
-      imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, JobsModule, DirectorySyncWorkerModule],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: ['error'] });
-    await app.init();
+    app = await startIntegrationApp(JobsModule, DirectorySyncWorkerModule);
     db = app.get(DataSource);
     queue = app.get(getQueueToken(DIRECTORY_CHANGES_QUEUE));
   });

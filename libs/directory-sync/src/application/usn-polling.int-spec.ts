@@ -2,21 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { getQueueToken } from '@nestjs/bull';
 import type { INestApplication } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
 import type { Queue } from 'bull';
 import { InsufficientAccessError } from 'ldapts';
 import { RunTenantCommand, RunUserCommand } from '@latchkey/app-passwords';
-import { LatchkeyConfigModule } from '@latchkey/config';
 import { decodeUsnWatermark, encodeUsnWatermark, type ChangeDetection } from '@latchkey/directory';
 import { JobsModule } from '@latchkey/jobs';
-import { migrate, PersistenceModule } from '@latchkey/persistence';
 import { DataSource } from 'typeorm';
-import { integrationConfig } from '../../../../test/integration-config';
 import { samba, SambaAdmin } from '../../../directory/src/testing/samba-admin';
 import { DIRECTORY_CHANGES_QUEUE } from './change-scheduler';
 import { ConnectDirectory } from './connect-directory';
 import { SyncPassRunner } from './sync-pass.runner';
 import { DirectorySyncWorkerModule } from './sync-worker';
+import { startIntegrationApp } from '../../../../test/integration-app';
 
 /**
  * The sync worker reading the stack's Samba AD by polling uSNChanged instead of DirSync: the same
@@ -114,12 +111,7 @@ describe('directory sync by uSNChanged polling (real Samba AD, PostgreSQL, Redis
   beforeAll(async () => {
     process.env.SYNC_POLL_INTERVAL_MS = String(3_600_000); // passes run when the test says
     process.env.REDIS_PREFIX = `latchkey-test-${runId}`;
-    await migrate(integrationConfig());
-    const moduleRef = await Test.createTestingModule({
-      imports: [LatchkeyConfigModule.forRoot(), PersistenceModule, JobsModule, DirectorySyncWorkerModule],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: ['error'] });
-    await app.init();
+    app = await startIntegrationApp(JobsModule, DirectorySyncWorkerModule);
     db = app.get(DataSource);
     queue = app.get(getQueueToken(DIRECTORY_CHANGES_QUEUE));
     runner = app.get(SyncPassRunner);

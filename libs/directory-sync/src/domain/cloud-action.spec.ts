@@ -1,5 +1,12 @@
-import { foldEvents, UserEvent, userDecider } from '../../../app-passwords/src/domain';
-import { CloudUser, cloudActions, userCommandsFor } from './cloud-action';
+import { foldEvents, UserCommand, UserEvent, userDecider } from '../../../app-passwords/src/domain';
+import {
+  appPasswordCreated,
+  appPasswordId,
+  mfaRegistered,
+  policy,
+  userProvisioned,
+} from '../../../app-passwords/src/domain/testing/fixtures';
+import { applyCloudActions, CloudUser, cloudActions, userCommandsFor } from './cloud-action';
 import { syncedUserIdFor } from './name-based-uuid';
 import { guid, T0, TENANT_ID, OTHER_TENANT_ID, upn } from './testing/fixtures';
 
@@ -69,13 +76,164 @@ describe('what a change does in the cloud', () => {
   });
 });
 
+describe('B6: what an on-premises password reset does in the cloud', () => {
+  const baseline = { ...present, pwdLastSet: '134000000000000000' };
+  const target = { present: true, upn: upn(1), disabled: false, pwdLastSet: '134000000000000000' };
+  const reset = '134000000600000000';
+
+  it('B6: a pwdLastSet other than the baseline the cloud holds is a password reset; the same one read again is none', () => {
+    expect(cloudActions(TENANT_ID, guid(1), baseline, { ...target, pwdLastSet: reset })).toEqual([
+      { type: 'password-reset', userId, pwdLastSet: reset },
+    ]);
+    // "User must change password at next logon" ticked (0) and unticked (now): resets too (fail closed).
+    expect(cloudActions(TENANT_ID, guid(1), baseline, { ...target, pwdLastSet: '0' })).toEqual([
+      { type: 'password-reset', userId, pwdLastSet: '0' },
+    ]);
+    const after = applyCloudActions(baseline, [{ type: 'password-reset', userId, pwdLastSet: reset }]);
+    expect(after).toEqual({ ...baseline, pwdLastSet: reset });
+    expect(cloudActions(TENANT_ID, guid(1), after, { ...target, pwdLastSet: reset })).toEqual([]);
+    // A full resync reading the baseline again.
+    expect(cloudActions(TENANT_ID, guid(1), baseline, target)).toEqual([]);
+  });
+
+  it('B6: provisioning records pwdLastSet as the baseline, not as a reset', () => {
+    const actions = cloudActions(TENANT_ID, guid(1), undefined, target);
+    expect(actions).toEqual([
+      { type: 'provision', userId, upn: upn(1), disabled: false, pwdLastSet: target.pwdLastSet },
+    ]);
+    expect(applyCloudActions(undefined, actions)).toEqual(baseline);
+    // A user provisioned before pwdLastSet was read has no baseline: nothing to reset from.
+    expect(cloudActions(TENANT_ID, guid(1), present, { ...target, pwdLastSet: reset })).toEqual([]);
+  });
+
+  it('B6: a reset comes first in its change: a refused rename cannot hold it back, an enable cannot precede it', () => {
+    expect(
+      cloudActions(TENANT_ID, guid(1), baseline, {
+        ...target,
+        upn: 'new@contoso.example',
+        disabled: true,
+        pwdLastSet: reset,
+      }),
+    ).toEqual([
+      { type: 'password-reset', userId, pwdLastSet: reset },
+      { type: 'rename', userId, upn: 'new@contoso.example', previousUpn: upn(1) },
+      { type: 'disable', userId },
+    ]);
+    expect(
+      cloudActions(TENANT_ID, guid(1), { ...baseline, disabled: true }, { ...target, pwdLastSet: reset }),
+    ).toEqual([
+      { type: 'password-reset', userId, pwdLastSet: reset },
+      { type: 'enable', userId },
+    ]);
+    // A deletion deletes (R15 revokes every app password anyway).
+    expect(
+      cloudActions(TENANT_ID, guid(1), baseline, { ...target, present: false, pwdLastSet: reset }),
+    ).toEqual([{ type: 'delete', userId }]);
+  });
+});
+
 describe('the user commands an applied change causes', () => {
-  const run = (events: UserEvent[], actions: Parameters<typeof userCommandsFor>[1]) => {
+  const run = (
+    events: UserEvent[],
+    actions: Parameters<typeof userCommandsFor>[1],
+    tenantPolicy = policy(),
+  ) => {
     const { commands } = userCommandsFor(TENANT_ID, actions, T0);
-    for (const command of commands)
-      events.push(...userDecider.decide(command, foldEvents(userDecider, events)));
+    for (const command of commands) {
+      // As the application runs them: with the tenant's policy where a rule needs it.
+      const withPolicy = { ...command, data: { ...command.data, tenantPolicy } } as UserCommand;
+      events.push(...userDecider.decide(withPolicy, foldEvents(userDecider, events)));
+    }
     return { commands };
   };
+
+  /** A synced user, MFA enforced and registered, with app password 1. */
+  const syncedUserWithAppPassword = (): UserEvent[] => [
+    userProvisioned({ userId, source: 'synced', origin: 'directory-sync' }),
+    { ...mfaRegistered(), data: { ...mfaRegistered().data, userId } } as UserEvent,
+    appPasswordCreated(1, { userId }),
+  ];
+  const pwdLastSet = '134000000600000000';
+  const appPasswordStatus = (events: UserEvent[], n: number) => {
+    const state = foldEvents(userDecider, events);
+    return state.status === 'absent' ? undefined : state.appPasswords[appPasswordId(n)]?.status;
+  };
+
+  it('B6: an on-premises password reset of a synced user revokes their app passwords when the tenant opted in', () => {
+    const events = syncedUserWithAppPassword();
+    const { commands } = run(
+      events,
+      [{ type: 'password-reset', userId, pwdLastSet }],
+      policy({ revokeOnPasswordReset: true }),
+    );
+    expect(commands).toEqual([
+      {
+        type: 'ResetPassword',
+        data: { tenantId: TENANT_ID, userId, origin: 'directory-sync', pwdLastSet },
+        metadata: { now: T0 },
+      },
+    ]);
+    expect(events.slice(3)).toEqual([
+      {
+        type: 'UserPasswordReset',
+        data: { userId, origin: 'directory-sync', resetAt: T0.toISOString(), pwdLastSet },
+      },
+      {
+        type: 'AppPasswordRevoked',
+        data: {
+          userId,
+          appPasswordId: appPasswordId(1),
+          reason: 'password-reset',
+          revokedAt: T0.toISOString(),
+        },
+      },
+    ]);
+    expect(appPasswordStatus(events, 1)).toBe('revoked');
+  });
+
+  it('R5: an on-premises password reset of a synced user does not revoke their app passwords when the tenant did not opt in to B6', () => {
+    const events = syncedUserWithAppPassword();
+    run(events, [{ type: 'password-reset', userId, pwdLastSet }], policy({ revokeOnPasswordReset: false }));
+    expect(events.slice(3)).toEqual([
+      {
+        type: 'UserPasswordReset',
+        data: { userId, origin: 'directory-sync', resetAt: T0.toISOString(), pwdLastSet },
+      },
+    ]);
+    expect(appPasswordStatus(events, 1)).toBe('active');
+  });
+
+  it('B6: a reset propagated again (a retried job) is recorded once and revokes nothing created since', () => {
+    const events = syncedUserWithAppPassword();
+    const optedIn = policy({ revokeOnPasswordReset: true });
+    run(events, [{ type: 'password-reset', userId, pwdLastSet }], optedIn);
+    events.push(appPasswordCreated(2, { userId }));
+    const before = events.length;
+    run(events, [{ type: 'password-reset', userId, pwdLastSet }], optedIn);
+    expect(events).toHaveLength(before);
+    expect(appPasswordStatus(events, 2)).toBe('active');
+
+    // The next reset on premises (another pwdLastSet) is a reset again.
+    run(events, [{ type: 'password-reset', userId, pwdLastSet: '134000000900000000' }], optedIn);
+    expect(appPasswordStatus(events, 2)).toBe('revoked');
+  });
+
+  it('B6: a disabled synced user reset on premises is disabled and reset (its app passwords revoked)', () => {
+    const events = syncedUserWithAppPassword();
+    run(
+      events,
+      [
+        { type: 'password-reset', userId, pwdLastSet },
+        { type: 'disable', userId },
+      ],
+      policy({ revokeOnPasswordReset: true }),
+    );
+    expect(events.slice(3).map((event) => event.type)).toEqual([
+      'UserPasswordReset',
+      'AppPasswordRevoked',
+      'UserDisabled',
+    ]);
+  });
 
   it('R8: provisions a synced user with origin directory-sync and MFA disabled, then the user decider accepts the lifecycle', () => {
     const events: UserEvent[] = [];

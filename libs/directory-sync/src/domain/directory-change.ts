@@ -5,7 +5,8 @@ import { belongsInCloud, DirectoryMirror, MirroredUser, sameMirroredUser } from 
 
 /**
  * What happened to a user object, as the cloud will see it. Deletions (`deleted`,
- * `moved-out-of-scope`) are the kinds B9's guard counts.
+ * `moved-out-of-scope`) are the kinds B9's guard counts. `password-reset`: pwdLastSet changed on
+ * premises (B6 decides in the cloud whether that revokes app passwords).
  */
 export const DIRECTORY_CHANGE_KINDS = [
   'created',
@@ -14,6 +15,7 @@ export const DIRECTORY_CHANGE_KINDS = [
   'enabled',
   'deleted',
   'moved-out-of-scope',
+  'password-reset',
 ] as const;
 export type DirectoryChangeKind = (typeof DIRECTORY_CHANGE_KINDS)[number];
 
@@ -26,6 +28,8 @@ export interface DirectoryChange {
   previousUpn?: string;
   /** The account state after the change. */
   disabled: boolean;
+  /** B6: AD's pwdLastSet after the change, when it has been read. */
+  pwdLastSet?: string;
   /** From AD when the entry carried it: when the change happened on premises (the DC's clock). */
   whenChanged?: string;
 }
@@ -87,18 +91,29 @@ const diff = (
   // belongsInCloud guarantees these are set on whichever side is in the cloud.
   const upn = (isInCloud ? after.upn : before!.upn) as string;
   const disabled = (isInCloud ? after.disabled : before!.disabled) as boolean;
+  const pwdLastSet = isInCloud ? after.pwdLastSet : before!.pwdLastSet;
   const change = (kind: DirectoryChangeKind, extra: Partial<DirectoryChange> = {}): DirectoryChange => ({
     kind,
     objectGuid,
     upn,
     disabled,
     ...extra,
+    ...(pwdLastSet === undefined ? {} : { pwdLastSet }),
     ...(whenChanged === undefined ? {} : { whenChanged }),
   });
+  // A first sight (a creation, or an object a full resync finds unknown) makes pwdLastSet the baseline.
   if (!wasInCloud) return [change('created')];
   if (!isInCloud) return [change(after.deleted ? 'deleted' : 'moved-out-of-scope')];
   const changes: DirectoryChange[] = [];
   if (before!.upn !== upn) changes.push(change('renamed', { previousUpn: before!.upn as string }));
+  // B6, failing closed: any other pwdLastSet than the baseline is a reset, "must change password at
+  // next logon" ticked or unticked included. Without a baseline (a user mirrored before pwdLastSet
+  // was read), the first one read is the baseline.
+  if (before!.pwdLastSet !== undefined && before!.pwdLastSet !== pwdLastSet) {
+    changes.push(change('password-reset'));
+  }
+  // The account-state change last: the last change of an object carries its state and is the one
+  // scheduled, so an offboarding's own change is the one that lands (B1's timelines follow it).
   if (before!.disabled !== disabled) changes.push(change(disabled ? 'disabled' : 'enabled'));
   return changes;
 };
@@ -140,6 +155,8 @@ const classifyEntry = (
     deleted,
     inScope: !deleted && inScope(entry.dn, scope),
   };
+  const pwdLastSet = entry.pwdLastSet ?? before?.pwdLastSet;
+  if (pwdLastSet !== undefined) after.pwdLastSet = pwdLastSet;
   return {
     changes: diff(entry.objectGuid, before, after, entry.whenChanged),
     issues,
@@ -165,7 +182,10 @@ const lookup =
  *   a group or a computer. An unknown user sent without a UPN or userAccountControl is remembered but
  *   not provisioned until an entry completes it.
  * - An attribute missing from the entry keeps its previous value; a UPN that comes back empty keeps
- *   the previous one too (Entra never deletes a cloud user for losing its UPN).
+ *   the previous one too (Entra never deletes a cloud user for losing its UPN), and so does an
+ *   empty pwdLastSet.
+ * - B6: a pwdLastSet other than the one last read, on a user the cloud holds, is a `password-reset`;
+ *   the first one read of an object (its creation, a full resync from scratch) is its baseline.
  * - A tombstone is `isDeleted: TRUE` with a `…\0ADEL:…,CN=Deleted Objects,…` DN. Either without the
  *   other is inconsistent, and the entry is refused rather than deleting anyone on half a signal.
  * - Leaving the sync scope deletes the cloud user (`moved-out-of-scope`), as Entra Connect does.

@@ -33,6 +33,13 @@ export interface ReadEntry {
   isDeleted?: boolean;
   /** ISO-8601, from AD's GeneralizedTime (the DC's clock, whole seconds). */
   whenChanged?: string;
+  /**
+   * B6: AD's pwdLastSet (a FILETIME, or 0 for "must change password at next logon"), as a decimal
+   * string without leading zeros. It changes whenever the password is set or reset. A timestamp,
+   * never the password. `undefined` when the entry did not carry it (an empty list included: a
+   * directory that does not show it to the sync account says nothing about resets).
+   */
+  pwdLastSet?: string;
 }
 
 export const MAX_VALUE_LENGTH = 1024;
@@ -147,6 +154,16 @@ export const readEntry = (input: unknown): { entry?: ReadEntry; issues: EntryIss
     const value = isDeleted.length === 0 ? 'FALSE' : single(isDeleted)?.toUpperCase();
     if (value === 'TRUE' || value === 'FALSE') entry.isDeleted = value === 'TRUE';
     else issue('isDeleted', 'not-a-boolean');
+  }
+
+  const pwdLastSet = attributes.get('pwdlastset');
+  if (pwdLastSet !== undefined && pwdLastSet.length > 0) {
+    const value = single(pwdLastSet);
+    const large = value !== undefined && /^-?\d{1,19}$/.test(value) ? BigInt(value) : undefined;
+    // AD's Large Integer: a signed 64-bit number.
+    if (large !== undefined && large >= -(2n ** 63n) && large < 2n ** 63n)
+      entry.pwdLastSet = large.toString();
+    else issue('pwdLastSet', 'not-a-64-bit-integer');
   }
 
   const whenChanged = attributes.get('whenchanged');

@@ -10,6 +10,11 @@ export interface MirroredUser {
   disabled: boolean | null;
   deleted: boolean;
   inScope: boolean;
+  /**
+   * B6: AD's pwdLastSet as last read: the baseline against which a change is a password reset.
+   * Absent until an entry carried it (and from mirror events recorded before it was read).
+   */
+  pwdLastSet?: string;
 }
 
 export type DirectoryMirror = Readonly<Record<string, MirroredUser>>;
@@ -29,4 +34,5 @@ export const sameMirroredUser = (a: MirroredUser | undefined, b: MirroredUser | 
   a.upn === b.upn &&
   a.disabled === b.disabled &&
   a.deleted === b.deleted &&
-  a.inScope === b.inScope;
+  a.inScope === b.inScope &&
+  a.pwdLastSet === b.pwdLastSet;

@@ -187,6 +187,7 @@ const recordSyncPass = (command: RecordSyncPass, dir: ConnectedDirectory): Direc
       present: !isDeletion(change.kind),
       upn: change.upn,
       disabled: change.disabled,
+      ...(change.pwdLastSet === undefined ? {} : { pwdLastSet: change.pwdLastSet }),
     };
     const cloud = dir.cloud[change.objectGuid];
     const event: DirectoryChangeDetected = {
@@ -200,6 +201,7 @@ const recordSyncPass = (command: RecordSyncPass, dir: ConnectedDirectory): Direc
         upn: change.upn,
         previousUpn: change.previousUpn ?? null,
         disabled: change.disabled,
+        ...(change.pwdLastSet === undefined ? {} : { pwdLastSet: change.pwdLastSet }),
         userId:
           target.present || cloud?.present ? plannedUserId(dir.tenantId, change.objectGuid, cloud) : null,
         detectedAt: nowIso,

@@ -38,7 +38,10 @@ export type DeletionThresholdChanged = {
   data: { tenantId: string; deletionThreshold: number; changedAt: string };
 };
 
-/** The mirror entries a pass wrote, in chunks of at most MIRROR_CHUNK objects (a first sync is large). */
+/**
+ * The mirror entries a pass wrote, in chunks of at most MIRROR_CHUNK objects (a first sync is large).
+ * Objects mirrored before pwdLastSet was read have none.
+ */
 export type DirectoryObjectsMirrored = {
   type: 'DirectoryObjectsMirrored';
   data: { passId: string; objects: Array<{ objectGuid: string } & MirroredUser> };
@@ -57,6 +60,11 @@ export type DirectoryChangeDetected = {
     previousUpn: string | null;
     /** The account state after the change. */
     disabled: boolean;
+    /**
+     * B6: AD's pwdLastSet after the change (a timestamp, no secret). Absent when it had not been
+     * read: from changes detected before the sync read it, whose events must still fold.
+     */
+    pwdLastSet?: string;
     /** The cloud user concerned, or the id a creation will provision; null when none is or will be. */
     userId: string | null;
     detectedAt: string;

@@ -53,6 +53,18 @@ const forget = (index: Record<string, string>, objectGuid: string, changeId: str
 };
 
 /**
+ * B6: a cloud user provisioned before pwdLastSet was read has no baseline to tell a reset by; the
+ * first pwdLastSet the mirror reads of its object becomes it (a first sight, like a provisioning).
+ */
+const adoptBaseline = (state: ConnectedDirectory, objectGuid: string): void => {
+  const cloud = state.cloud[objectGuid];
+  const pwdLastSet = state.mirror[objectGuid]?.pwdLastSet;
+  if (cloud?.present && cloud.pwdLastSet === undefined && pwdLastSet !== undefined) {
+    state.cloud[objectGuid] = { ...cloud, pwdLastSet };
+  }
+};
+
+/**
  * Folds one event. A first sync appends tens of thousands of events to this stream, and copying its
  * maps for each would make a fold quadratic, so evolve updates the state it is given and returns it:
  * fold from `initialState()` and never evolve a state you still need (decide only reads state).
@@ -86,16 +98,24 @@ export const evolveDirectorySync = (
     case 'DeletionThresholdChanged':
       return { ...state, deletionThreshold: event.data.deletionThreshold };
     case 'DirectoryObjectsMirrored':
-      for (const { objectGuid, ...user } of event.data.objects) state.mirror[objectGuid] = user;
+      for (const { objectGuid, ...user } of event.data.objects) {
+        state.mirror[objectGuid] = user;
+        adoptBaseline(state, objectGuid);
+      }
       return state;
     case 'DirectoryChangeDetected': {
-      const { changeId, passId, objectGuid, kind, upn, disabled, detectedAt } = event.data;
+      const { changeId, passId, objectGuid, kind, upn, disabled, pwdLastSet, detectedAt } = event.data;
       state.changes[changeId] = {
         changeId,
         passId,
         objectGuid,
         kind,
-        target: { present: !isDeletion(kind), upn, disabled },
+        target: {
+          present: !isDeletion(kind),
+          upn,
+          disabled,
+          ...(pwdLastSet === undefined ? {} : { pwdLastSet }),
+        },
         detectedAt,
         status: 'detected',
         dueAt: null,
@@ -125,6 +145,7 @@ export const evolveDirectorySync = (
       forget(state.scheduledByObject, change.objectGuid, change.changeId);
       const cloud = applyCloudActions(state.cloud[change.objectGuid], event.data.actions);
       if (cloud !== undefined) state.cloud[change.objectGuid] = cloud;
+      adoptBaseline(state, change.objectGuid);
       return state;
     }
     case 'MassDeletionHeld': {

@@ -61,6 +61,17 @@ export class SambaAdmin {
     return this.replace(dn, 'userAccountControl', String(uac));
   }
 
+  /** A helpdesk reset: the Administrator sets a new password (AD then moves pwdLastSet to now). */
+  setPassword(dn: string, password: string): Promise<void> {
+    return this.client.modify(
+      dn,
+      new Change({
+        operation: 'replace',
+        modification: new Attribute({ type: 'unicodePwd', values: [unicodePwd(password)] }),
+      }),
+    );
+  }
+
   setUpn(dn: string, upn: string): Promise<void> {
     return this.replace(dn, 'userPrincipalName', upn);
   }
