@@ -174,7 +174,7 @@ describe('classifying DirSync entries', () => {
     });
 
     it('never invents a disable from a value it cannot read', () => {
-      for (const value of [['abc'], ['514', '512'], ['99999999999'], ['0x2'], []]) {
+      for (const value of [['abc'], ['514', '512'], ['99999999999'], ['0x2']]) {
         const { changes, issues } = classify(known(1), partialEntry(1, { userAccountControl: value }), scope);
         expect(changes).toEqual([]);
         expect(issues).toHaveLength(1);
@@ -199,6 +199,21 @@ describe('classifying DirSync entries', () => {
       const { changes, issues } = classifyAll(known(1), bad, scope);
       expect(changes).toEqual([]);
       expect(issues.length).toBeGreaterThanOrEqual(bad.length);
+    });
+
+    it('a delta with every requested attribute it left out as an empty list (as ldapts answers) is no issue and changes only what it carried', () => {
+      const delta = partialEntry(1, {
+        userAccountControl: ['514'],
+        objectClass: [],
+        whenChanged: [],
+        pwdLastSet: [],
+        userPrincipalName: [],
+      });
+      const { changes, issues } = classify(known(1), delta, scope);
+      expect(issues).toEqual([]);
+      expect(changes).toEqual([
+        expect.objectContaining({ objectGuid: guid(1), disabled: true, upn: upn(1) }),
+      ]);
     });
 
     it('rejects a bad whenChanged but keeps the change', () => {

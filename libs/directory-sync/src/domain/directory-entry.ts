@@ -98,6 +98,9 @@ const collectAttributes = (
 
 const single = (values: string[]): string | undefined => (values.length === 1 ? values[0] : undefined);
 
+const nonEmpty = (values: string[] | undefined): string[] | undefined =>
+  values === undefined || values.length === 0 ? undefined : values;
+
 /**
  * Validates an entry. A bad `dn` or `objectGuid` drops the whole entry (nothing can be anchored or
  * scoped); a bad attribute drops only that attribute, so one odd value never hides a disable that
@@ -119,13 +122,13 @@ export const readEntry = (input: unknown): { entry?: ReadEntry; issues: EntryIss
   const attributes = collectAttributes(candidate.attributes, issue);
   const entry: ReadEntry = { objectGuid, dn, tombstoneDn: isTombstoneDn(dn) };
 
-  const objectClass = attributes.get('objectclass');
-  if (objectClass !== undefined) {
-    if (objectClass.length === 0) issue('objectClass', 'empty');
-    else entry.objectClass = objectClass.map((name) => name.toLowerCase());
-  }
+  // An empty list is an attribute the entry did not carry: ldapts answers every requested attribute
+  // a delta left out with []. Only the UPN and isDeleted can really be emptied (below); objectClass,
+  // userAccountControl and whenChanged never are, so an empty one says nothing and is no issue.
+  const objectClass = nonEmpty(attributes.get('objectclass'));
+  if (objectClass !== undefined) entry.objectClass = objectClass.map((name) => name.toLowerCase());
 
-  const uac = attributes.get('useraccountcontrol');
+  const uac = nonEmpty(attributes.get('useraccountcontrol'));
   if (uac !== undefined) {
     const value = single(uac);
     const number = value !== undefined && /^-?\d{1,10}$/.test(value) ? Number(value) : NaN;
@@ -156,8 +159,8 @@ export const readEntry = (input: unknown): { entry?: ReadEntry; issues: EntryIss
     else issue('isDeleted', 'not-a-boolean');
   }
 
-  const pwdLastSet = attributes.get('pwdlastset');
-  if (pwdLastSet !== undefined && pwdLastSet.length > 0) {
+  const pwdLastSet = nonEmpty(attributes.get('pwdlastset'));
+  if (pwdLastSet !== undefined) {
     const value = single(pwdLastSet);
     const large = value !== undefined && /^-?\d{1,19}$/.test(value) ? BigInt(value) : undefined;
     // AD's Large Integer: a signed 64-bit number.
@@ -166,7 +169,7 @@ export const readEntry = (input: unknown): { entry?: ReadEntry; issues: EntryIss
     else issue('pwdLastSet', 'not-a-64-bit-integer');
   }
 
-  const whenChanged = attributes.get('whenchanged');
+  const whenChanged = nonEmpty(attributes.get('whenchanged'));
   if (whenChanged !== undefined) {
     const value = single(whenChanged);
     const iso = value === undefined ? undefined : parseGeneralizedTime(value);
