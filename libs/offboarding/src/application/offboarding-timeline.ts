@@ -102,33 +102,51 @@ export class OffboardingTimeline {
     };
   }
 
-  /** The sync's view of this user after the request: the first disable or delete it detected, and its fate. */
+  /**
+   * The sync's view of this user after the request: when it first detected the disable or delete,
+   * and the fate of the change that carried it to the cloud. One pass can detect several changes of
+   * one object (a rename or a reset, then the disable, each carrying the state after it); all but
+   * the last are superseded and never applied, so the change followed is the first one applied, else
+   * the first still pending, else the first detected.
+   */
   private async syncSteps(
     tenantId: string,
     request: { userId: string | null; requestedAt: string; action: string },
   ) {
-    const [detected] = await this.db.query(
-      `SELECT data FROM events
-       WHERE stream_id = $1 AND type = 'DirectoryChangeDetected' AND data ->> 'userId' = $2
-         AND occurred_at >= $3 AND ((data ->> 'disabled')::boolean OR data ->> 'kind' = 'deleted')
-       ORDER BY seq LIMIT 1`,
-      [directorySyncStreamId(tenantId), request.userId, request.requestedAt],
-    );
-    if (!detected) return undefined;
-    const change = detected.data as { changeId: string; detectedAt: string; whenChanged: string | null };
-    const rows: { type: string; data: { dueAt?: string; appliedAt?: string }; occurred_at: Date }[] =
+    const detected: { data: { changeId: string; detectedAt: string; whenChanged: string | null } }[] =
       await this.db.query(
-        `SELECT type, data, occurred_at FROM events
-       WHERE stream_id = $1 AND type IN ('DirectoryChangeScheduled', 'DirectoryChangeApplied')
-         AND data ->> 'changeId' = $2 ORDER BY seq`,
-        [directorySyncStreamId(tenantId), change.changeId],
+        `SELECT data FROM events
+         WHERE stream_id = $1 AND type = 'DirectoryChangeDetected' AND data ->> 'userId' = $2
+           AND occurred_at >= $3 AND ((data ->> 'disabled')::boolean OR data ->> 'kind' = 'deleted')
+         ORDER BY seq LIMIT 100`,
+        [directorySyncStreamId(tenantId), request.userId, request.requestedAt],
       );
-    const scheduled = rows.filter((r) => r.type === 'DirectoryChangeScheduled').at(-1);
-    const applied = rows.find((r) => r.type === 'DirectoryChangeApplied');
+    if (detected.length === 0) return undefined;
+    const changeIds = detected.map(({ data }) => data.changeId);
+    const rows: {
+      type: string;
+      data: { changeId: string; dueAt?: string; appliedAt?: string };
+      occurred_at: Date;
+    }[] = await this.db.query(
+      `SELECT type, data, occurred_at FROM events
+       WHERE stream_id = $1
+         AND type IN ('DirectoryChangeScheduled', 'DirectoryChangeApplied', 'DirectoryChangeCancelled')
+         AND data ->> 'changeId' = ANY($2::text[]) ORDER BY seq`,
+      [directorySyncStreamId(tenantId), changeIds],
+    );
+    const fate = (changeId: string, type: string) =>
+      rows.filter((r) => r.data.changeId === changeId && r.type === type);
+    const followed =
+      changeIds.find((id) => fate(id, 'DirectoryChangeApplied').length > 0) ??
+      changeIds.find((id) => fate(id, 'DirectoryChangeCancelled').length === 0) ??
+      changeIds[0];
+    const first = detected[0].data;
+    const scheduled = fate(followed, 'DirectoryChangeScheduled').at(-1);
+    const [applied] = fate(followed, 'DirectoryChangeApplied');
     return {
-      changeId: change.changeId,
-      detectedAt: change.detectedAt,
-      whenChanged: change.whenChanged,
+      changeId: followed,
+      detectedAt: first.detectedAt,
+      whenChanged: first.whenChanged,
       scheduledAt: iso(scheduled?.occurred_at),
       dueAt: scheduled?.data.dueAt ?? null,
       appliedAt: applied?.data.appliedAt ?? null,

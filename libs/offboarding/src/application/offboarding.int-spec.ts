@@ -5,7 +5,7 @@ import { getQueueToken } from '@nestjs/bull';
 import { CommandBus } from '@nestjs/cqrs';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Queue } from 'bull';
-import { Attribute, Client } from 'ldapts';
+import { Attribute, Change, Client } from 'ldapts';
 import { AccessModule } from '@latchkey/access';
 import {
   CreateAppPasswordCommand,
@@ -75,7 +75,7 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
   const ou = env('LDAP_USERS_OU');
   const realm = env('SAMBA_REALM').toLowerCase();
   const ca = readFileSync(resolve(root, env('LDAP_CA_FILE')), 'utf8');
-  const adNames = ['slow', 'fast'].map((label) => `hr-${label}-${tenantId.slice(0, 8)}`);
+  const adNames = ['slow', 'fast', 'ren'].map((label) => `hr-${label}-${tenantId.slice(0, 8)}`);
   const ctx = { tenantId, actor: { kind: 'admin' as const } };
   let app: NestExpressApplication;
   let base: string;
@@ -91,6 +91,7 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
   let cloudDup: Member;
   let syncedSlow: Member;
   let syncedFast: Member;
+  let syncedRenamed: Member;
 
   const adminBind = async () => {
     const client = new Client({ url: env('LDAP_URL'), tlsOptions: { ca: [ca] } });
@@ -251,12 +252,12 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
           `${name}@${realm}`,
         ])
       )[0]?.user_id as string | undefined;
-    await until(
-      'the synced users',
-      async () => (await arrived(adNames[0])) !== undefined && (await arrived(adNames[1])) !== undefined,
+    await until('the synced users', async () =>
+      (await Promise.all(adNames.map(arrived))).every((userId) => userId !== undefined),
     );
     syncedSlow = await withAppPassword((await arrived(adNames[0]))!, `${adNames[0]}@${realm}`);
     syncedFast = await withAppPassword((await arrived(adNames[1]))!, `${adNames[1]}@${realm}`);
+    syncedRenamed = await withAppPassword((await arrived(adNames[2]))!, `${adNames[2]}@${realm}`);
   }, 60_000);
 
   afterAll(async () => {
@@ -397,6 +398,36 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
         protocol: 'IMAP',
       });
     }
+  }, 30_000);
+
+  it('B1: a disable synced in the same pass as a rename is followed to the change that lands (regression: the timeline followed the superseded rename and stayed open)', async () => {
+    const accepted = await hr({ username: syncedRenamed.username, action: 'disable' });
+    expect(accepted.status).toBe(202);
+    // Renamed on premises before the next pass: that pass detects a rename, then the disable.
+    const client = await adminBind();
+    const renamedUpn = `${adNames[2]}-renamed@${realm}`;
+    await client.modify(
+      `CN=${adNames[2]},${ou}`,
+      new Change({
+        operation: 'replace',
+        modification: new Attribute({ type: 'userPrincipalName', values: [renamedUpn] }),
+      }),
+    );
+    await client.unbind();
+
+    await worker.syncTenant(tenantId, 'scheduled');
+    const renamed = { ...syncedRenamed, username: renamedUpn };
+    // The new name is unknown to the cloud until the change lands, renamed and disabled at once.
+    await until('the rename and disable to arrive', async () => {
+      const verdict = await verify(renamed);
+      return !verdict.allowed && verdict.reason === 'account-disabled';
+    });
+
+    const report = await timeline(accepted.body.offboardingId);
+    expect(report.timeline.appliedAt).toEqual(expect.any(String));
+    expect(report.timeline.appPasswordsStoppedAt).toBe(report.timeline.appliedAt);
+    expect(Date.parse(report.timeline.appliedAt!)).toBeGreaterThanOrEqual(Date.parse(report.timeline.dueAt!));
+    expect(report.exposure).toMatchObject({ open: false, stoppedBy: 'directory-sync' });
   }, 30_000);
 
   it('B2: with the fast path on, a synced user is refused at once, and the modelled sync is still recorded', async () => {
