@@ -139,8 +139,8 @@ function PolicySection({ api }: { api: Api }) {
             checked={policy.revokeOnPasswordReset}
             onChange={(v) => set('revokeOnPasswordReset', v)}
           >
-            As Google and Apple do. Off by default, as in Entra: a password reset leaves app passwords alone
-            (R5).
+            As Google and Apple do, for resets here and, for synced users, in on-premises AD (carried by
+            directory sync). Off by default, as in Entra: a password reset leaves app passwords alone (R5).
           </Switch>
           <Switch
             label="Fast-path offboarding"
@@ -170,7 +170,9 @@ function PolicySection({ api }: { api: Api }) {
             optional
             onChange={(v) => set('maxLifetimeDays', v)}
           >
-            New app passwords expire this many days after creation. Their last use is always recorded.
+            Every app password, existing ones included, stops working this many days after its creation;
+            raising the limit again restores them up to the expiry they were created with. Their last use is
+            always recorded.
           </NumberField>
           <fieldset>
             <legend>

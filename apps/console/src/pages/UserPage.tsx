@@ -95,7 +95,7 @@ function WhatApplies({ policy }: { policy: MyAppPasswordPolicy }) {
         <dd>
           {policy.maxLifetimeDays === null
             ? 'New app passwords do not expire'
-            : `New app passwords expire ${policy.maxLifetimeDays} days after they are created`}
+            : `App passwords expire ${policy.maxLifetimeDays} days after they are created`}
         </dd>
         <dt>
           Multifactor authentication <span className="rule-badge">R1</span>
