@@ -80,14 +80,37 @@ export class ChangeApplier {
     });
     // Decide without appending first, to know what the cloud must do.
     const applied = directorySyncDecider.decide(command(due, startedAt), state).filter(isApplied);
+    const partial: { changeId: string; landed: number; failure: string }[] = [];
     await inParallel(applied, USER_COMMAND_CONCURRENCY, async ({ data }) => {
-      try {
-        await this.runUserCommands(tenantId, data.changeId, data.actions, startedAt);
-      } catch (error) {
-        failed.add(data.changeId);
-        this.logger.warn(`change ${data.changeId} of tenant ${tenantId}: ${describeFailure(error)}`);
+      const outcome = await this.runUserCommands(tenantId, data.changeId, data.actions, startedAt);
+      if (outcome.landed === data.actions.length) return;
+      failed.add(data.changeId);
+      this.logger.warn(
+        `change ${data.changeId} of tenant ${tenantId}: ${outcome.landed} of ${data.actions.length} ` +
+          `actions reached the cloud, then ${describeFailure(outcome.error)}`,
+      );
+      if (outcome.landed > 0) {
+        partial.push({
+          changeId: data.changeId,
+          landed: outcome.landed,
+          failure: failureCode(outcome.error),
+        });
       }
     });
+    // What did land is recorded, so that every later decision about these objects knows it (a
+    // disable that landed stays known when the rename after it is refused); each stays scheduled.
+    for (const { changeId, landed, failure } of partial) {
+      const at = now();
+      await execute(
+        {
+          type: 'RecordPartialApplication',
+          data: { tenantId, changeId, landed, failure },
+          metadata: { now: at },
+        },
+        { tenantId, actor: { kind: 'sync-worker' } },
+        at,
+      );
+    }
     const done = due.filter((changeId) => !failed.has(changeId));
     if (done.length === 0) return 0;
     // Recorded as applied when the cloud has seen them all: after the batch's user commands.
@@ -100,30 +123,41 @@ export class ChangeApplier {
     return events.length;
   }
 
+  /**
+   * Runs the user commands of `actions` in order, action by action, until one is refused: how many
+   * actions landed, and the refusal (none when all did).
+   */
   private async runUserCommands(
     tenantId: string,
     changeId: string,
     actions: CloudAction[],
     now: Date,
-  ): Promise<void> {
+  ): Promise<{ landed: number; error?: unknown }> {
     const context = { tenantId, actor: { kind: 'sync-worker' as const }, causationId: changeId };
-    for (const userCommand of userCommandsFor(tenantId, actions, now).commands) {
-      const request = { type: userCommand.type, data: userCommand.data } as UserCommandRequest;
-      try {
-        await this.commands.execute(new RunUserCommand(request, context));
-      } catch (error) {
-        // A retried provision finds its user already there: that is this command, done before. Only
-        // that: a username another cloud user holds (user.username-taken) is not this user's
-        // provision done, and the change must stay pending where an admin sees it, not be recorded.
-        const alreadyDone =
-          error instanceof DomainError &&
-          error.code === 'user.already-exists' &&
-          request.type === 'ProvisionUser';
-        if (!alreadyDone) throw error;
+    for (const [index, action] of actions.entries()) {
+      for (const userCommand of userCommandsFor(tenantId, [action], now).commands) {
+        const request = { type: userCommand.type, data: userCommand.data } as UserCommandRequest;
+        try {
+          await this.commands.execute(new RunUserCommand(request, context));
+        } catch (error) {
+          // A retried provision finds its user already there: that is this command, done before. Only
+          // that: a username another cloud user holds (user.username-taken) is not this user's
+          // provision done, and the change must stay pending where an admin sees it, not be recorded.
+          const alreadyDone =
+            error instanceof DomainError &&
+            error.code === 'user.already-exists' &&
+            request.type === 'ProvisionUser';
+          if (!alreadyDone) return { landed: index, error };
+        }
       }
     }
+    return { landed: actions.length };
   }
 }
+
+/** A refusal's stable code for the record (never its message, which may quote input). */
+const failureCode = (error: unknown): string =>
+  error instanceof DomainError && /^[a-z0-9.-]{1,100}$/i.test(error.code) ? error.code : 'error';
 
 const isApplied = (event: DirectorySyncEvent): event is DirectoryChangeApplied =>
   event.type === 'DirectoryChangeApplied';

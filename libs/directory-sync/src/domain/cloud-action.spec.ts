@@ -48,8 +48,8 @@ describe('what a change does in the cloud', () => {
         disabled: true,
       }),
     ).toEqual([
-      { type: 'rename', userId, upn: 'new@contoso.example', previousUpn: upn(1) },
       { type: 'disable', userId },
+      { type: 'rename', userId, upn: 'new@contoso.example', previousUpn: upn(1) },
     ]);
     expect(
       cloudActions(TENANT_ID, guid(1), present, { present: true, upn: upn(1), disabled: false }),
@@ -106,7 +106,7 @@ describe('B6: what an on-premises password reset does in the cloud', () => {
     expect(cloudActions(TENANT_ID, guid(1), present, { ...target, pwdLastSet: reset })).toEqual([]);
   });
 
-  it('B6: a reset comes first in its change: a refused rename cannot hold it back, an enable cannot precede it', () => {
+  it('B6, R15: a reset and a disable come before a rename in their change, an enable after it: a refused rename holds back only what lets app passwords work', () => {
     expect(
       cloudActions(TENANT_ID, guid(1), baseline, {
         ...target,
@@ -116,8 +116,19 @@ describe('B6: what an on-premises password reset does in the cloud', () => {
       }),
     ).toEqual([
       { type: 'password-reset', userId, pwdLastSet: reset },
-      { type: 'rename', userId, upn: 'new@contoso.example', previousUpn: upn(1) },
       { type: 'disable', userId },
+      { type: 'rename', userId, upn: 'new@contoso.example', previousUpn: upn(1) },
+    ]);
+    expect(
+      cloudActions(
+        TENANT_ID,
+        guid(1),
+        { ...baseline, disabled: true },
+        { ...target, upn: 'new@contoso.example' },
+      ),
+    ).toEqual([
+      { type: 'rename', userId, upn: 'new@contoso.example', previousUpn: upn(1) },
+      { type: 'enable', userId },
     ]);
     expect(
       cloudActions(TENANT_ID, guid(1), { ...baseline, disabled: true }, { ...target, pwdLastSet: reset }),

@@ -60,18 +60,21 @@ export const cloudActions = (
   }
   const { userId } = cloud;
   const actions: CloudAction[] = [];
+  // The user commands of a change run in order and stop at the first refusal; what ran is recorded
+  // (DirectoryChangePartiallyApplied) and the change is retried for the rest. A rename is refused
+  // while another cloud user holds the name (user.username-taken), until an admin sorts it out. So
+  // what stops app passwords comes before the rename, and what lets them work again after it: a
+  // refused rename never holds back a reset or a disable (fail closed), and an enable never lets an
+  // app password verify that the reset of the same change revokes.
   // B6 fails closed: any pwdLastSet other than the baseline is a reset (without a baseline there is
-  // nothing to compare: see CloudUser). First, because the user commands of a change run in order
-  // and stop at the first refusal: a rename refused (user.username-taken) must not hold back the
-  // reset, and an enable must not let the account verify an app password its reset revokes, not
-  // even between the two commands.
+  // nothing to compare: see CloudUser).
   const { pwdLastSet } = target;
   if (pwdLastSet !== undefined && cloud.pwdLastSet !== undefined && pwdLastSet !== cloud.pwdLastSet)
     actions.push({ type: 'password-reset', userId, pwdLastSet });
+  if (!cloud.disabled && target.disabled) actions.push({ type: 'disable', userId });
   if (cloud.upn !== target.upn)
     actions.push({ type: 'rename', userId, upn: target.upn, previousUpn: cloud.upn });
-  if (cloud.disabled !== target.disabled)
-    actions.push({ type: target.disabled ? 'disable' : 'enable', userId });
+  if (cloud.disabled && !target.disabled) actions.push({ type: 'enable', userId });
   return actions;
 };
 

@@ -42,6 +42,14 @@ export type RecordSyncPass = DirectorySyncCommandOf<
  * a reasonable transaction.
  */
 export type ApplyDueChanges = DirectorySyncCommandOf<'ApplyDueChanges', { changeIds: string[] }>;
+/**
+ * The first `landed` actions of a scheduled change (as ApplyDueChanges decides them now) reached the
+ * cloud before a user command was refused with `failure` (a refusal's code, never a message).
+ */
+export type RecordPartialApplication = DirectorySyncCommandOf<
+  'RecordPartialApplication',
+  { changeId: string; landed: number; failure: string }
+>;
 export type ApproveMassDeletion = DirectorySyncCommandOf<'ApproveMassDeletion', { passId: string }>;
 export type RejectMassDeletion = DirectorySyncCommandOf<'RejectMassDeletion', { passId: string }>;
 
@@ -51,6 +59,7 @@ export type DirectorySyncCommand =
   | ChangeDeletionThreshold
   | RecordSyncPass
   | ApplyDueChanges
+  | RecordPartialApplication
   | ApproveMassDeletion
   | RejectMassDeletion;
 

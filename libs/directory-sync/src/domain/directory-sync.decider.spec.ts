@@ -447,12 +447,93 @@ describe('directory sync decider: a later change supersedes an unapplied one (En
           changeId: change(2, 1),
           appliedAt: at(70).toISOString(),
           actions: [
-            { type: 'rename', userId, upn: 'alice@contoso.example', previousUpn: upn(1) },
             { type: 'disable', userId },
+            { type: 'rename', userId, upn: 'alice@contoso.example', previousUpn: upn(1) },
           ],
         },
       },
     ]);
+  });
+
+  describe('a change that lands in part (its rename refused)', () => {
+    const renamedAndDisabled = () =>
+      history(
+        provisioned(),
+        syncPass(2, at(40), [
+          partialEntry(1, { userPrincipalName: ['alice@contoso.example'], userAccountControl: ['514'] }),
+        ]),
+      );
+    const partly = (landed: number, now = at(70)): DirectorySyncCommand => ({
+      type: 'RecordPartialApplication',
+      data: { tenantId: TENANT_ID, changeId: change(2, 1), landed, failure: 'user.username-taken' },
+      metadata: { now },
+    });
+
+    it('R15: the disable that landed is recorded; the change stays scheduled and its retry does only the rename', () => {
+      const events = history(renamedAndDisabled(), partly(1));
+      expect(ofType(events, 'DirectoryChangePartiallyApplied').map((event) => event.data)).toEqual([
+        {
+          changeId: change(2, 1),
+          at: at(70).toISOString(),
+          actions: [{ type: 'disable', userId }],
+          failure: 'user.username-taken',
+        },
+      ]);
+      expect(pendingChanges(fold(events)).map((pending) => pending.changeId)).toEqual([change(2, 1)]);
+      expect(
+        given(...events)
+          .when(applyChange(change(2, 1), at(80)))
+          .events(),
+      ).toEqual([
+        {
+          type: 'DirectoryChangeApplied',
+          data: {
+            changeId: change(2, 1),
+            appliedAt: at(80).toISOString(),
+            actions: [{ type: 'rename', userId, upn: 'alice@contoso.example', previousUpn: upn(1) }],
+          },
+        },
+      ]);
+    });
+
+    it('R15: re-enabled on premises before the rename could land, the user is enabled again in the cloud (regression: the cloud was thought never disabled, and stayed so)', () => {
+      const events = history(
+        renamedAndDisabled(),
+        partly(1),
+        syncPass(3, at(90), [partialEntry(1, { userPrincipalName: [upn(1)], userAccountControl: ['512'] })]),
+      );
+      const [pending] = pendingChanges(fold(events));
+      expect(pending.changeId).toBe(change(3, 1));
+      expect(
+        given(...events)
+          .when(applyChange(change(3, 1), at(130)))
+          .events(),
+      ).toEqual([
+        {
+          type: 'DirectoryChangeApplied',
+          data: {
+            changeId: change(3, 1),
+            appliedAt: at(130).toISOString(),
+            actions: [{ type: 'enable', userId }],
+          },
+        },
+      ]);
+    });
+
+    it('refuses a count that is not some of the actions, and a failure that is not a code', () => {
+      const events = renamedAndDisabled();
+      for (const landed of [0, 2, 1.5]) {
+        given(...events)
+          .when(partly(landed))
+          .thenRefuses(ValidationError, 'directory.invalid-partial-application');
+      }
+      given(...events)
+        .when({
+          ...partly(1),
+          data: { ...partly(1).data, failure: 'refused: <script>' },
+        } as DirectorySyncCommand)
+        .thenRefuses(ValidationError, 'directory.invalid-failure');
+    });
   });
 
   it('created and deleted before the cycle: nothing ever reaches the cloud', () => {

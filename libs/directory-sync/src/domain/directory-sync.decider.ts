@@ -12,6 +12,7 @@ import { parseDn } from './distinguished-name';
 import { DelayModel, delayModel, dueAt, SyncTrigger } from './delay-model';
 import {
   ApplyDueChanges,
+  RecordPartialApplication,
   ApproveMassDeletion,
   ConnectDirectory,
   DirectorySyncCommand,
@@ -326,6 +327,43 @@ const applyDueChanges = (command: ApplyDueChanges, dir: ConnectedDirectory): Dir
   return events;
 };
 
+const MAX_FAILURE_CODE_LENGTH = 100;
+
+const recordPartialApplication = (
+  command: RecordPartialApplication,
+  dir: ConnectedDirectory,
+): DirectorySyncEvent[] => {
+  const { landed, failure } = command.data;
+  const changeId = requireUuid('changeId', command.data.changeId);
+  const change = dir.changes[changeId];
+  if (change === undefined) {
+    throw new NotFoundError('directory-change.not-found', 'There is no such change.');
+  }
+  if (
+    typeof failure !== 'string' ||
+    failure.length === 0 ||
+    failure.length > MAX_FAILURE_CODE_LENGTH ||
+    !/^[a-z0-9.-]+$/i.test(failure)
+  ) {
+    throw new ValidationError('directory.invalid-failure', undefined, 'failure must be a refusal code.');
+  }
+  if (change.status !== 'scheduled') return [];
+  const actions = cloudActions(dir.tenantId, change.objectGuid, dir.cloud[change.objectGuid], change.target);
+  if (!Number.isInteger(landed) || landed < 1 || landed >= actions.length) {
+    throw new ValidationError(
+      'directory.invalid-partial-application',
+      undefined,
+      `landed must be 1 to ${actions.length - 1}: some, not all, of the change's actions.`,
+    );
+  }
+  return [
+    {
+      type: 'DirectoryChangePartiallyApplied',
+      data: { changeId, at: command.metadata.now.toISOString(), actions: actions.slice(0, landed), failure },
+    },
+  ];
+};
+
 const requireHold = (dir: ConnectedDirectory, passId: string) => {
   const hold = dir.holds[requireUuid('passId', passId)];
   if (hold === undefined)
@@ -408,6 +446,8 @@ export const decideDirectorySync = (
       return recordSyncPass(command, dir);
     case 'ApplyDueChanges':
       return applyDueChanges(command, dir);
+    case 'RecordPartialApplication':
+      return recordPartialApplication(command, dir);
     case 'ApproveMassDeletion':
       return approveMassDeletion(command, dir);
     case 'RejectMassDeletion':

@@ -106,6 +106,17 @@ export type DirectoryChangeApplied = {
 };
 
 /**
+ * The first `actions` of a change reached the cloud, then a user command was refused (`failure`, the
+ * refusal's code, e.g. `user.username-taken`). The change stays scheduled and is retried: what
+ * remains is computed from the cloud these actions leave, like any change. Recorded so that what did
+ * land (a disable, a reset) is known to every later decision about the object.
+ */
+export type DirectoryChangePartiallyApplied = {
+  type: 'DirectoryChangePartiallyApplied';
+  data: { changeId: string; at: string; actions: CloudAction[]; failure: string };
+};
+
+/**
  * B9: these deletions wait for an admin; the rest of the pass was scheduled. A hold of more than
  * HELD_CHUNK deletions is recorded as several of these events with the same passId (count is the
  * whole hold's), so no event outgrows what Kafka takes in one message.
@@ -150,6 +161,7 @@ export type DirectorySyncEvent =
   | DirectoryChangeScheduled
   | DirectoryChangeCancelled
   | DirectoryChangeApplied
+  | DirectoryChangePartiallyApplied
   | MassDeletionHeld
   | MassDeletionApproved
   | MassDeletionRejected
@@ -165,6 +177,7 @@ export const DIRECTORY_SYNC_EVENT_SCHEMA_VERSIONS: Readonly<Record<DirectorySync
     DirectoryChangeScheduled: 1,
     DirectoryChangeCancelled: 1,
     DirectoryChangeApplied: 1,
+    DirectoryChangePartiallyApplied: 1,
     MassDeletionHeld: 1,
     MassDeletionApproved: 1,
     MassDeletionRejected: 1,

@@ -148,6 +148,15 @@ export const evolveDirectorySync = (
       adoptBaseline(state, change.objectGuid);
       return state;
     }
+    case 'DirectoryChangePartiallyApplied': {
+      // What landed is the cloud's now; the change stays scheduled for the rest.
+      const change = state.changes[event.data.changeId];
+      if (change === undefined) return state;
+      const cloud = applyCloudActions(state.cloud[change.objectGuid], event.data.actions);
+      if (cloud !== undefined) state.cloud[change.objectGuid] = cloud;
+      adoptBaseline(state, change.objectGuid);
+      return state;
+    }
     case 'MassDeletionHeld': {
       const { passId, changeIds } = event.data;
       // A large hold arrives in several events (HELD_CHUNK): each adds its deletions.

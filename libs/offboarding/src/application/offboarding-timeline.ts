@@ -125,31 +125,43 @@ export class OffboardingTimeline {
     const changeIds = detected.map(({ data }) => data.changeId);
     const rows: {
       type: string;
-      data: { changeId: string; dueAt?: string; appliedAt?: string };
+      data: {
+        changeId: string;
+        dueAt?: string;
+        appliedAt?: string;
+        at?: string;
+        actions?: { type: string }[];
+      };
       occurred_at: Date;
     }[] = await this.db.query(
       `SELECT type, data, occurred_at FROM events
        WHERE stream_id = $1
-         AND type IN ('DirectoryChangeScheduled', 'DirectoryChangeApplied', 'DirectoryChangeCancelled')
+         AND type IN ('DirectoryChangeScheduled', 'DirectoryChangeApplied', 'DirectoryChangeCancelled',
+                      'DirectoryChangePartiallyApplied')
          AND data ->> 'changeId' = ANY($2::text[]) ORDER BY seq`,
       [directorySyncStreamId(tenantId), changeIds],
     );
     const fate = (changeId: string, type: string) =>
       rows.filter((r) => r.data.changeId === changeId && r.type === type);
+    // When the disable or delete reached the cloud: with the change, or before it, when the change
+    // landed in part (its rename refused) and the disable was among what landed.
+    const landedAt = (changeId: string): string | undefined =>
+      fate(changeId, 'DirectoryChangePartiallyApplied').find((r) =>
+        r.data.actions?.some((action) => action.type === 'disable' || action.type === 'delete'),
+      )?.data.at ?? fate(changeId, 'DirectoryChangeApplied')[0]?.data.appliedAt;
     const followed =
-      changeIds.find((id) => fate(id, 'DirectoryChangeApplied').length > 0) ??
+      changeIds.find((id) => landedAt(id) !== undefined) ??
       changeIds.find((id) => fate(id, 'DirectoryChangeCancelled').length === 0) ??
       changeIds[0];
     const first = detected[0].data;
     const scheduled = fate(followed, 'DirectoryChangeScheduled').at(-1);
-    const [applied] = fate(followed, 'DirectoryChangeApplied');
     return {
       changeId: followed,
       detectedAt: first.detectedAt,
       whenChanged: first.whenChanged,
       scheduledAt: iso(scheduled?.occurred_at),
       dueAt: scheduled?.data.dueAt ?? null,
-      appliedAt: applied?.data.appliedAt ?? null,
+      appliedAt: landedAt(followed) ?? null,
     };
   }
 

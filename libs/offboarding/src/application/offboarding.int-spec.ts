@@ -75,7 +75,7 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
   const ou = env('LDAP_USERS_OU');
   const realm = env('SAMBA_REALM').toLowerCase();
   const ca = readFileSync(resolve(root, env('LDAP_CA_FILE')), 'utf8');
-  const adNames = ['slow', 'fast', 'ren'].map((label) => `hr-${label}-${tenantId.slice(0, 8)}`);
+  const adNames = ['slow', 'fast', 'ren', 'held'].map((label) => `hr-${label}-${tenantId.slice(0, 8)}`);
   const ctx = { tenantId, actor: { kind: 'admin' as const } };
   let app: NestExpressApplication;
   let base: string;
@@ -92,6 +92,7 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
   let syncedSlow: Member;
   let syncedFast: Member;
   let syncedRenamed: Member;
+  let syncedHeld: Member;
 
   const adminBind = async () => {
     const client = new Client({ url: env('LDAP_URL'), tlsOptions: { ca: [ca] } });
@@ -153,6 +154,20 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
         attributes: ['userAccountControl'],
       });
       return Number(searchEntries[0].userAccountControl);
+    } finally {
+      await client.unbind();
+    }
+  };
+  const renameInAd = async (name: string, newUpn: string) => {
+    const client = await adminBind();
+    try {
+      await client.modify(
+        `CN=${name},${ou}`,
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: 'userPrincipalName', values: [newUpn] }),
+        }),
+      );
     } finally {
       await client.unbind();
     }
@@ -258,6 +273,7 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
     syncedSlow = await withAppPassword((await arrived(adNames[0]))!, `${adNames[0]}@${realm}`);
     syncedFast = await withAppPassword((await arrived(adNames[1]))!, `${adNames[1]}@${realm}`);
     syncedRenamed = await withAppPassword((await arrived(adNames[2]))!, `${adNames[2]}@${realm}`);
+    syncedHeld = await withAppPassword((await arrived(adNames[3]))!, `${adNames[3]}@${realm}`);
   }, 60_000);
 
   afterAll(async () => {
@@ -404,16 +420,8 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
     const accepted = await hr({ username: syncedRenamed.username, action: 'disable' });
     expect(accepted.status).toBe(202);
     // Renamed on premises before the next pass: that pass detects a rename, then the disable.
-    const client = await adminBind();
     const renamedUpn = `${adNames[2]}-renamed@${realm}`;
-    await client.modify(
-      `CN=${adNames[2]},${ou}`,
-      new Change({
-        operation: 'replace',
-        modification: new Attribute({ type: 'userPrincipalName', values: [renamedUpn] }),
-      }),
-    );
-    await client.unbind();
+    await renameInAd(adNames[2], renamedUpn);
 
     await worker.syncTenant(tenantId, 'scheduled');
     const renamed = { ...syncedRenamed, username: renamedUpn };
@@ -427,6 +435,50 @@ describe('HR offboarding (real Samba AD, PostgreSQL, Redis)', () => {
     expect(report.timeline.appliedAt).toEqual(expect.any(String));
     expect(report.timeline.appPasswordsStoppedAt).toBe(report.timeline.appliedAt);
     expect(Date.parse(report.timeline.appliedAt!)).toBeGreaterThanOrEqual(Date.parse(report.timeline.dueAt!));
+    expect(report.exposure).toMatchObject({ open: false, stoppedBy: 'directory-sync' });
+  }, 30_000);
+
+  it('R15, B1: a disable synced with a rename to a name another cloud user holds still stops app passwords; the rename waits (regression: the refused rename held the disable back)', async () => {
+    const takenUpn = `${adNames[3]}-taken@${realm}`;
+    await commands.execute(
+      new RunUserCommand(
+        {
+          type: 'ProvisionUser',
+          data: {
+            tenantId,
+            userId: randomUUID(),
+            username: takenUpn,
+            source: 'cloud',
+            mfa: 'disabled',
+            origin: 'admin',
+          },
+        },
+        ctx,
+      ),
+    );
+    const accepted = await hr({ username: syncedHeld.username, action: 'disable' });
+    expect(accepted.status).toBe(202);
+    await renameInAd(adNames[3], takenUpn);
+
+    await worker.syncTenant(tenantId, 'scheduled');
+    // Refused as renamed, the user keeps the old name in the cloud, and is disabled under it.
+    await until('the disable to arrive', async () => (await verify(syncedHeld)).allowed === false);
+    expect(await verify(syncedHeld)).toMatchObject({ reason: 'account-disabled' });
+    // What landed is recorded; the rename waits, pending, where an admin sees it (GET /v1/directory).
+    const [{ data: partial }] = await db.query(
+      `SELECT data FROM events WHERE stream_id = $1 AND type = 'DirectoryChangePartiallyApplied'
+       ORDER BY seq DESC LIMIT 1`,
+      [`directory-sync-${tenantId}`],
+    );
+    expect(partial).toMatchObject({
+      failure: 'user.username-taken',
+      actions: [{ type: 'disable', userId: syncedHeld.userId }],
+    });
+    const pending = pendingChanges(await app.get(DirectorySyncStreams).load(tenantId));
+    expect(pending.map(({ changeId }) => changeId)).toContain(partial.changeId);
+
+    const report = await timeline(accepted.body.offboardingId);
+    expect(report.timeline.appliedAt).toEqual(expect.any(String));
     expect(report.exposure).toMatchObject({ open: false, stoppedBy: 'directory-sync' });
   }, 30_000);
 
