@@ -21,13 +21,20 @@ describe('B5: counterfactual replay over the events table (real PostgreSQL)', ()
   const tenantId = randomUUID();
   const t0 = new Date(Date.UTC(2025, 2, 3, 9, 0, 0));
   const at = (minutes: number) => new Date(t0.getTime() + minutes * MINUTE);
-  const users = { alice: randomUUID(), bob: randomUUID(), carol: randomUUID(), dave: randomUUID() };
+  const users = {
+    alice: randomUUID(),
+    bob: randomUUID(),
+    carol: randomUUID(),
+    dave: randomUUID(),
+    erin: randomUUID(),
+  };
   const changes = {
     alice: randomUUID(),
     bob: randomUUID(),
     carol: randomUUID(),
     carolBack: randomUUID(),
     dave: randomUUID(),
+    erin: randomUUID(),
   };
   let db: DataSource;
   let store: PostgresEventStore;
@@ -169,6 +176,24 @@ describe('B5: counterfactual replay over the events table (real PostgreSQL)', ()
     // Dave: offboarded after the period asked about.
     await detected('dave', users.dave, 'disabled', 300, 299);
     await signIn(users.dave, 310, null);
+    // Erin: disabled and renamed at 419, seen at 420; the rename was refused (the name was taken), the
+    // disable landed with the rest at 480 and the change stayed pending (DirectoryChangePartiallyApplied).
+    await detected('erin', users.erin, 'disabled', 420, 419);
+    await scheduled('erin', 420);
+    await signIn(users.erin, 450, null);
+    await sync(
+      {
+        type: 'DirectoryChangePartiallyApplied',
+        data: {
+          changeId: changes.erin,
+          at: at(480).toISOString(),
+          actions: [{ type: 'disable', userId: users.erin }],
+          failure: 'user.username-taken',
+        },
+      },
+      at(480),
+    );
+    await signIn(users.erin, 500, 'account-disabled');
   });
   afterAll(() => close?.());
 
@@ -244,6 +269,14 @@ describe('B5: counterfactual replay over the events table (real PostgreSQL)', ()
       actualSignIns: 5,
       counterfactualSignIns: 7,
       signInDelta: 2,
+    });
+  });
+
+  it('B5: a change that landed in part, its disable among what landed, closed the window then (regression: it stayed open)', async () => {
+    const answer = await ask(ACTUAL, at(400), at(600));
+    expect(of(answer, 'erin')).toMatchObject({
+      timeline: { appliedAt: at(480).toISOString() },
+      actual: { until: at(480).toISOString(), open: false, signIns: 1 },
     });
   });
 

@@ -233,7 +233,8 @@ export class CounterfactualQueries {
           `SELECT type, data FROM events
            WHERE stream_id = $1 AND data ->> 'changeId' = ANY($2::text[])
              AND type IN ('DirectoryChangeDetected', 'DirectoryChangeScheduled',
-                          'DirectoryChangeApplied', 'DirectoryChangeCancelled')
+                          'DirectoryChangeApplied', 'DirectoryChangeCancelled',
+                          'DirectoryChangePartiallyApplied')
            ORDER BY seq`,
           [stream, wanted],
         );
@@ -243,7 +244,13 @@ export class CounterfactualQueries {
         if (type === 'DirectoryChangeDetected') details.set(data.changeId, data as unknown as Detected);
         // A change is rescheduled (B9 approval, B10 on-demand cycle): its last schedule is the one that held.
         if (type === 'DirectoryChangeScheduled') fate.dueAt = data.dueAt as string;
-        if (type === 'DirectoryChangeApplied') fate.appliedAt = data.appliedAt as string;
+        if (type === 'DirectoryChangeApplied') fate.appliedAt ??= data.appliedAt as string;
+        // Landed in part (a rename refused after it): the disable or delete reached the cloud then.
+        if (
+          type === 'DirectoryChangePartiallyApplied' &&
+          (data.actions as { type: string }[]).some((a) => a.type === 'disable' || a.type === 'delete')
+        )
+          fate.appliedAt ??= data.at as string;
         if (type === 'DirectoryChangeCancelled')
           fate.cancelled = data as unknown as DirectoryChangeCancelled['data'];
       }

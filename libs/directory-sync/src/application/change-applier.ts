@@ -101,15 +101,22 @@ export class ChangeApplier {
     // disable that landed stays known when the rename after it is refused); each stays scheduled.
     for (const { changeId, landed, failure } of partial) {
       const at = now();
-      await execute(
-        {
-          type: 'RecordPartialApplication',
-          data: { tenantId, changeId, landed, failure },
-          metadata: { now: at },
-        },
-        { tenantId, actor: { kind: 'sync-worker' } },
-        at,
-      );
+      try {
+        await execute(
+          {
+            type: 'RecordPartialApplication',
+            data: { tenantId, changeId, landed, failure },
+            metadata: { now: at },
+          },
+          { tenantId, actor: { kind: 'sync-worker' } },
+          at,
+        );
+      } catch (error) {
+        // Not recorded, the change's retry runs its commands again, which changes nothing that landed.
+        this.logger.warn(
+          `change ${changeId} of tenant ${tenantId}: partial landing not recorded: ${describeFailure(error)}`,
+        );
+      }
     }
     const done = due.filter((changeId) => !failed.has(changeId));
     if (done.length === 0) return 0;
