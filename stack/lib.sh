@@ -14,6 +14,8 @@ load_env() {
     while IFS= read -r line || [ -n "$line" ]; do
       case "$line" in ''|\#*) continue ;; esac
       local key="${line%%=*}" value="${line#*=}"
+      # A value with spaces is written in double quotes, so that a shell can source the file too.
+      case "$value" in \"*\") value="${value:1:${#value}-2}" ;; esac
       [ -n "${!key+x}" ] || export "$key=$value"
     done <"$f"
   done

@@ -2,17 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { readEnvFile } from './load-env';
 
 const root = join(__dirname, '..');
 const composeText = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
 const compose = parse(composeText) as { services: Record<string, { ports?: string[] }> };
-const envExample = Object.fromEntries(
-  readFileSync(join(root, '.env.example'), 'utf8')
-    .split('\n')
-    .map((line) => /^([A-Z0-9_]+)=(.*)$/.exec(line.trim()))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => [m[1], m[2]]),
-);
+const envExample = readEnvFile(join(root, '.env.example'));
 
 describe('docker-compose.yml', () => {
   it('is accepted by `docker-compose config` (Debian validates it without an engine)', () => {
