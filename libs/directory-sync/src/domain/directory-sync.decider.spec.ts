@@ -4,13 +4,12 @@ import {
   RuleViolationError,
   ValidationError,
 } from '../../../app-passwords/src/domain';
-import { DeciderSpecification } from '../../../app-passwords/src/domain/testing/decider.specification';
 import { delayModel } from './delay-model';
-import { directorySyncDecider, directorySyncStreamId } from './directory-sync.decider';
+import { directorySyncStreamId } from './directory-sync.decider';
 import { DirectorySyncCommand, MAX_APPLY_BATCH } from './directory-sync.commands';
 import { DirectorySyncEvent } from './directory-sync.events';
 import { dueChanges, pendingChanges } from './directory-sync.state';
-import { changeIdFor, syncedUserIdFor } from './name-based-uuid';
+import { syncedUserIdFor } from './name-based-uuid';
 import {
   at,
   BASE_DN,
@@ -32,16 +31,17 @@ import {
 import {
   applyChange,
   applyChanges,
+  change,
   changeIdsOf,
   fold,
+  given,
   history,
   ofType,
+  syncedUserId,
   syncPass,
 } from './testing/directory-sync.history';
 
-const given = DeciderSpecification.for(directorySyncDecider);
-const change = (pass: number, index: number) => changeIdFor(TENANT_ID, passId(pass), index);
-const userId = syncedUserIdFor(TENANT_ID, guid(1), 0);
+const userId = syncedUserId(1);
 
 /** Connected at T0 (fixed 30-minute delay); user 1 created at T0 and applied at T0+30. */
 const provisioned = () =>

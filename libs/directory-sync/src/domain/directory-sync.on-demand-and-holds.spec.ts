@@ -1,11 +1,8 @@
 import { ConflictError, NotFoundError } from '../../../app-passwords/src/domain';
-import { DeciderSpecification } from '../../../app-passwords/src/domain/testing/decider.specification';
 import { delayModel } from './delay-model';
 import { DirectorySyncCommand, MAX_APPLY_BATCH } from './directory-sync.commands';
 import { HELD_CHUNK } from './directory-sync.events';
-import { directorySyncDecider } from './directory-sync.decider';
 import { heldMassDeletions, pendingChanges } from './directory-sync.state';
-import { changeIdFor } from './name-based-uuid';
 import {
   at,
   directoryConnected,
@@ -21,18 +18,18 @@ import {
 import {
   applyChange,
   applyChanges,
+  change,
   changeIdsOf,
   fold,
+  given,
   history,
   ofType,
   syncPass,
 } from './testing/directory-sync.history';
 
-const given = DeciderSpecification.for(directorySyncDecider);
 const users = (...ns: number[]) => ns.map((n) => userEntry(n));
 const chunks = <T>(items: T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-const change = (pass: number, index: number) => changeIdFor(TENANT_ID, passId(pass), index);
 const decide = (
   pass: number,
   type: 'ApproveMassDeletion' | 'RejectMassDeletion',

@@ -1,10 +1,7 @@
 import { RuleViolationError } from '../../../app-passwords/src/domain';
-import { DeciderSpecification } from '../../../app-passwords/src/domain/testing/decider.specification';
 import { readEntry } from './directory-entry';
-import { directorySyncDecider } from './directory-sync.decider';
 import { DirectorySyncEvent } from './directory-sync.events';
 import { pendingChanges } from './directory-sync.state';
-import { changeIdFor, syncedUserIdFor } from './name-based-uuid';
 import {
   at,
   directoryConnected,
@@ -16,16 +13,23 @@ import {
   upn,
   userEntry,
 } from './testing/fixtures';
-import { applyChange, fold, history, ofType, syncPass } from './testing/directory-sync.history';
+import {
+  applyChange,
+  change,
+  fold,
+  given,
+  history,
+  ofType,
+  syncedUserId,
+  syncPass,
+} from './testing/directory-sync.history';
 
 /**
  * B6 for synced users: a password reset on premises changes the object's pwdLastSet, and reaches the
  * cloud as a change like any other (R8's delay model), where the tenant's B6 policy decides whether
  * it revokes the user's app passwords (R5: by default it does not).
  */
-const given = DeciderSpecification.for(directorySyncDecider);
-const change = (pass: number, index: number) => changeIdFor(TENANT_ID, passId(pass), index);
-const userId = syncedUserIdFor(TENANT_ID, guid(1), 0);
+const userId = syncedUserId(1);
 /** pwdLastSet as AD shows it: 100-ns intervals since 1601. */
 const SET_AT_HIRE = '134170000000000000';
 const RESET = '134180000000000000';

@@ -1,10 +1,12 @@
 import { foldEvents } from '../../../../app-passwords/src/domain';
+import { DeciderSpecification } from '../../../../app-passwords/src/domain/testing/decider.specification';
 import { DirectorySyncCommand, RecordSyncPass } from '../directory-sync.commands';
 import { directorySyncDecider } from '../directory-sync.decider';
 import { DirectorySyncEvent } from '../directory-sync.events';
 import { DirectoryEntryInput } from '../directory-entry';
 import { DirectorySyncState } from '../directory-sync.state';
-import { passId, TENANT_ID } from './fixtures';
+import { changeIdFor, syncedUserIdFor } from '../name-based-uuid';
+import { guid, passId, TENANT_ID } from './fixtures';
 
 /** A RecordSyncPass command for the n-th pass, read at `now`. */
 export const syncPass = (
@@ -54,3 +56,12 @@ export const changeIdsOf = (events: readonly DirectorySyncEvent[], objectGuid: s
   ofType(events, 'DirectoryChangeDetected')
     .filter((event) => event.data.objectGuid === objectGuid)
     .map((event) => event.data.changeId);
+
+/** Given these events, when this command: the directory-sync decider's specification. */
+export const given = DeciderSpecification.for(directorySyncDecider);
+
+/** The id of the `index`-th change detected by sync pass `pass` of TENANT_ID. */
+export const change = (pass: number, index: number): string => changeIdFor(TENANT_ID, passId(pass), index);
+
+/** The cloud user id of fixture user `n` (first incarnation). */
+export const syncedUserId = (n: number): string => syncedUserIdFor(TENANT_ID, guid(n), 0);
