@@ -171,8 +171,8 @@ function PolicySection({ api }: { api: Api }) {
             onChange={(v) => set('maxLifetimeDays', v)}
           >
             Every app password, existing ones included, stops working this many days after its creation;
-            raising the limit again restores them up to the expiry they were created with. Their last use is
-            always recorded.
+            raising the limit again restores them up to the expiry they were created with, so until deleted
+            they still count against the per-user limit. Their last use is always recorded.
           </NumberField>
           <fieldset>
             <legend>

@@ -1,7 +1,7 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import { Clock } from '../infrastructure/clock';
-import { appPasswordLimit, isExpired, type ExistingUser, type RuleId, type TenantPolicy } from '../domain';
+import { appPasswordLimit, type ExistingUser, type RuleId, type TenantPolicy } from '../domain';
 
 /** What the tenant and the account allow the caller to do with app passwords, before they try. */
 export class GetMyAppPasswordPolicy {
@@ -122,15 +122,17 @@ export class GetMyAppPasswordPolicyHandler implements IQueryHandler<
       mfa_registered: boolean;
       requires_modern_auth: boolean;
       sign_ins_suspended: boolean;
-      unrevoked: { createdAt: string; expiresAt: string | null }[];
+      live: number;
     }[] = await this.db.query(
       `SELECT t.policy, a.status, a.mfa, a.mfa_registered, a.requires_modern_auth, a.sign_ins_suspended,
-              (SELECT coalesce(json_agg(json_build_object('createdAt', c.created_at, 'expiresAt', c.expires_at)),
-                               '[]'::json)
-                 FROM credentials c WHERE c.user_id = a.user_id AND c.revoked_at IS NULL) AS unrevoked
+              (SELECT count(*)::int FROM credentials c
+                WHERE c.user_id = a.user_id AND c.revoked_at IS NULL
+                  AND (c.expires_at IS NULL OR c.expires_at > $3)) AS live
        FROM accounts a JOIN tenants t USING (tenant_id)
        WHERE a.tenant_id = $1 AND a.user_id = $2 AND a.status <> 'deleted'`,
-      [tenantId, userId],
+      // Live by the service's clock, as the decider counts them against the limit (R3, B7): past their
+      // own expiry; one cut short by a lowered tenant maximum still counts (isLive).
+      [tenantId, userId, this.clock.now()],
     );
     if (!row) return undefined;
     return myAppPasswordPolicy(
@@ -142,9 +144,7 @@ export class GetMyAppPasswordPolicyHandler implements IQueryHandler<
         requiresModernAuth: row.requires_modern_auth,
         signInsSuspended: row.sign_ins_suspended,
       },
-      // Live by the service's clock and the tenant's maximum lifetime, as the decider counts them
-      // against the limit (R3, B7).
-      row.unrevoked.filter((credential) => !isExpired(credential, row.policy, this.clock.now())).length,
+      row.live,
     );
   }
 }

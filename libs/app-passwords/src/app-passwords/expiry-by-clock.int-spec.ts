@@ -92,7 +92,7 @@ describe('B7: expiry as the service tells time (real PostgreSQL)', () => {
     await expect(create('Phone')).resolves.toMatchObject({ name: 'Phone' });
   });
 
-  it('B7: a lowered maximum lifetime stops existing app passwords older than it, everywhere; raised again, they work until their own expiry', async () => {
+  it('B7, R3: a lowered maximum lifetime stops existing app passwords older than it, everywhere, though they keep their place under the limit; raised again, they work until their own expiry', async () => {
     const { create, list, policy, verify, setMaxLifetimeDays } = await tenantWithUser({
       maxLifetimeDays: 90,
       maxAppPasswordsPerUser: 1,
@@ -113,7 +113,10 @@ describe('B7: expiry as the service tells time (real PostgreSQL)', () => {
     expect(await list()).toEqual([
       expect.objectContaining({ expired: true, expiresAt: new Date(createdAt + 30 * DAY_MS).toISOString() }),
     ]);
-    expect(await policy()).toMatchObject({ liveAppPasswords: 0, canCreate: true });
+    // Still the user's until deleted: raising the maximum would bring it back, so it keeps its slot
+    // of the limit of one (R3) and its name (R6).
+    expect(await policy()).toMatchObject({ liveAppPasswords: 1, canCreate: false });
+    await expect(create('Phone')).rejects.toMatchObject({ rule: 'R3' });
 
     // Raised again, it signs in, but only until the expiry it was created with.
     await setMaxLifetimeDays(365);

@@ -252,6 +252,30 @@ describe('user decider: creating app passwords', () => {
     expect(event).toMatchObject({ data: { expiresAt: '2026-06-01T14:10:00.000Z' } });
   });
 
+  it('B7, R3, R6: one cut short by a lowered maximum lifetime still counts against the limit and keeps its name; one past its own expiry does not', () => {
+    const days = (n: number) => new Date(T0.getTime() + n * 86_400_000);
+    // Created at T0 with no expiry; 40 days later the tenant's maximum is 30 days: cut short.
+    const lowered = policy({ maxLifetimeDays: 30, maxAppPasswordsPerUser: 1 });
+    given(...readyUser(), appPasswordCreated(1))
+      .when(create(2, { tenantPolicy: lowered }, days(40)))
+      .thenRefuses(RuleViolationError, 'R3.limit-reached');
+    given(...readyUser(), appPasswordCreated(1))
+      .when(
+        create(2, { name: 'Device 1', tenantPolicy: { ...lowered, maxAppPasswordsPerUser: 2 } }, days(40)),
+      )
+      .thenRefuses(ConflictError, 'R6.name-taken');
+    // Past the expiry it was created with, it frees its place and its name.
+    given(...readyUser(), appPasswordCreated(1, { expiresAt: days(30).toISOString() }))
+      .when(create(2, { name: 'Device 1', tenantPolicy: lowered }, days(40)))
+      .then(
+        appPasswordCreated(2, {
+          name: 'Device 1',
+          createdAt: days(40).toISOString(),
+          expiresAt: days(70).toISOString(),
+        }),
+      );
+  });
+
   it('B7: without a maximum lifetime an app password does not expire', () => {
     expect(
       given(...readyUser())

@@ -284,7 +284,7 @@ const createAppPassword = (command: CreateAppPassword, user: ExistingUser): User
   if (user.appPasswords[appPasswordId] !== undefined) {
     throw new ConflictError('app-password.already-exists', undefined, 'This app password id is taken.');
   }
-  const live = liveAppPasswords(user, policy, metadata.now);
+  const live = liveAppPasswords(user, metadata.now);
   const limit = appPasswordLimit(policy);
   if (live.length >= limit) {
     throw new RuleViolationError('R3', 'limit-reached', `A user may hold at most ${limit} app passwords.`);

@@ -159,19 +159,22 @@ export const isExpired = (
   return expiry !== null && now.getTime() >= Date.parse(expiry);
 };
 
-/**
- * Live: not revoked and not expired. R3's limit and R6's unique names count live app passwords only, so
- * an expired one neither blocks a new one nor keeps its name.
- */
-export const isLive = (appPassword: AppPasswordState, policy: LifetimePolicy, now: Date): boolean =>
-  appPassword.status === 'active' && !isExpired(appPassword, policy, now);
+/** Past the expiry stamped at its creation, whatever the tenant's maximum is now. */
+const isPastOwnExpiry = (appPassword: Pick<AppPasswordState, 'expiresAt'>, now: Date): boolean =>
+  appPassword.expiresAt !== null && now.getTime() >= Date.parse(appPassword.expiresAt);
 
-export const liveAppPasswords = (
-  state: ExistingUser,
-  policy: LifetimePolicy,
-  now: Date,
-): AppPasswordState[] =>
-  Object.values(state.appPasswords).filter((appPassword) => isLive(appPassword, policy, now));
+/**
+ * Live: not revoked and not past its own expiry. R3's limit and R6's unique names count live app
+ * passwords only, so one past its own expiry neither blocks a new one nor keeps its name. One cut
+ * short by a lowered tenant maximum (expiryOf) does not sign in, but still counts and keeps its name
+ * until it is deleted or reaches its own expiry: raising the maximum brings it back, and then the
+ * user must still hold at most the limit, each name once.
+ */
+export const isLive = (appPassword: AppPasswordState, now: Date): boolean =>
+  appPassword.status === 'active' && !isPastOwnExpiry(appPassword, now);
+
+export const liveAppPasswords = (state: ExistingUser, now: Date): AppPasswordState[] =>
+  Object.values(state.appPasswords).filter((appPassword) => isLive(appPassword, now));
 
 /** Not yet revoked (expired ones included): what a revocation sweep revokes. */
 export const activeAppPasswords = (state: ExistingUser): AppPasswordState[] =>
