@@ -53,6 +53,16 @@ export type SetModernAuthRequirement = UserCommandOf<
   'SetModernAuthRequirement',
   { requiresModernAuth: boolean }
 >;
+/**
+ * AD's Large Integer (pwdLastSet is one): a signed 64-bit number, in canonical decimal (no leading
+ * zeros), or undefined when `value` is not one.
+ */
+export const adLargeInteger = (value: unknown): string | undefined => {
+  if (typeof value !== 'string' || !/^-?\d{1,19}$/.test(value)) return undefined;
+  const large = BigInt(value);
+  return large >= -(2n ** 63n) && large < 2n ** 63n ? large.toString() : undefined;
+};
+
 export type ResetPassword = UserCommandOf<
   'ResetPassword',
   {

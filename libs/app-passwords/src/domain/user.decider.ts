@@ -5,6 +5,7 @@ import { normaliseUsername, requireUuid } from './identifiers';
 import { normaliseProtocolScope } from './legacy-protocol';
 import { appPasswordLimit, TenantPolicy } from './tenant-policy';
 import {
+  adLargeInteger,
   CompleteMfaRegistration,
   CreateAppPassword,
   DeleteAppPassword,
@@ -362,7 +363,7 @@ const resetPassword = (command: ResetPassword, user: ExistingUser): UserEvent[] 
   requireNotDeleted(user);
   const { origin, pwdLastSet } = command.data;
   requireOrigin(user.source, origin);
-  if (pwdLastSet !== undefined && (typeof pwdLastSet !== 'string' || !/^-?\d{1,19}$/.test(pwdLastSet))) {
+  if (pwdLastSet !== undefined && adLargeInteger(pwdLastSet) !== pwdLastSet) {
     throw new ValidationError('user.invalid-pwd-last-set', undefined, "pwdLastSet is AD's 64-bit integer.");
   }
   // A propagation that runs again (its job retried) must not revoke what was created since.

@@ -139,14 +139,23 @@ export const expiryOf = (
   appPassword: Pick<AppPasswordState, 'createdAt' | 'expiresAt'>,
   policy: LifetimePolicy,
 ): string | null => {
-  const capped =
-    policy.maxLifetimeDays === null
-      ? null
-      : Date.parse(appPassword.createdAt) + policy.maxLifetimeDays * DAY_MS;
-  if (capped === null) return appPassword.expiresAt;
-  if (appPassword.expiresAt !== null && Date.parse(appPassword.expiresAt) <= capped)
-    return appPassword.expiresAt;
-  return new Date(capped).toISOString();
+  const expiry = expiryMs(appPassword, policy);
+  if (expiry === null) return null;
+  // Its own expiry as it was stamped; the cap as a new instant.
+  return appPassword.expiresAt !== null && expiry === Date.parse(appPassword.expiresAt)
+    ? appPassword.expiresAt
+    : new Date(expiry).toISOString();
+};
+
+/** expiryOf in epoch milliseconds: what verification compares, on every sign-in, without a string. */
+const expiryMs = (
+  appPassword: Pick<AppPasswordState, 'createdAt' | 'expiresAt'>,
+  policy: LifetimePolicy,
+): number | null => {
+  const own = appPassword.expiresAt === null ? null : Date.parse(appPassword.expiresAt);
+  if (policy.maxLifetimeDays === null) return own;
+  const capped = Date.parse(appPassword.createdAt) + policy.maxLifetimeDays * DAY_MS;
+  return own === null ? capped : Math.min(own, capped);
 };
 
 /** B7: expired from its expiry instant on (see expiryOf). */
@@ -155,13 +164,12 @@ export const isExpired = (
   policy: LifetimePolicy,
   now: Date,
 ): boolean => {
-  const expiry = expiryOf(appPassword, policy);
-  return expiry !== null && now.getTime() >= Date.parse(expiry);
+  const expiry = expiryMs(appPassword, policy);
+  return expiry !== null && now.getTime() >= expiry;
 };
 
-/** Past the expiry stamped at its creation, whatever the tenant's maximum is now. */
-const isPastOwnExpiry = (appPassword: Pick<AppPasswordState, 'expiresAt'>, now: Date): boolean =>
-  appPassword.expiresAt !== null && now.getTime() >= Date.parse(appPassword.expiresAt);
+/** Its own expiry alone, whatever the tenant's maximum is now (see isLive). */
+const OWN_EXPIRY_ONLY: LifetimePolicy = { maxLifetimeDays: null };
 
 /**
  * Live: not revoked and not past its own expiry. R3's limit and R6's unique names count live app
@@ -171,7 +179,7 @@ const isPastOwnExpiry = (appPassword: Pick<AppPasswordState, 'expiresAt'>, now: 
  * user must still hold at most the limit, each name once.
  */
 export const isLive = (appPassword: AppPasswordState, now: Date): boolean =>
-  appPassword.status === 'active' && !isPastOwnExpiry(appPassword, now);
+  appPassword.status === 'active' && !isExpired(appPassword, OWN_EXPIRY_ONLY, now);
 
 export const liveAppPasswords = (state: ExistingUser, now: Date): AppPasswordState[] =>
   Object.values(state.appPasswords).filter((appPassword) => isLive(appPassword, now));

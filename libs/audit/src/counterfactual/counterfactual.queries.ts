@@ -5,6 +5,7 @@ import {
   directorySyncStreamId,
   dueAt,
   exposureWindow,
+  stopLandedAt,
   type DelayModel,
   type DirectoryChangeCancelled,
   type DirectoryChangeDetected,
@@ -244,13 +245,7 @@ export class CounterfactualQueries {
         if (type === 'DirectoryChangeDetected') details.set(data.changeId, data as unknown as Detected);
         // A change is rescheduled (B9 approval, B10 on-demand cycle): its last schedule is the one that held.
         if (type === 'DirectoryChangeScheduled') fate.dueAt = data.dueAt as string;
-        if (type === 'DirectoryChangeApplied') fate.appliedAt ??= data.appliedAt as string;
-        // Landed in part (a rename refused after it): the disable or delete reached the cloud then.
-        if (
-          type === 'DirectoryChangePartiallyApplied' &&
-          (data.actions as { type: string }[]).some((a) => a.type === 'disable' || a.type === 'delete')
-        )
-          fate.appliedAt ??= data.at as string;
+        fate.appliedAt ??= stopLandedAt({ type, data }) ?? null;
         if (type === 'DirectoryChangeCancelled')
           fate.cancelled = data as unknown as DirectoryChangeCancelled['data'];
       }

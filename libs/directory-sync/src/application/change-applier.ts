@@ -5,6 +5,7 @@ import { describeFailure } from '@latchkey/runtime';
 import {
   directorySyncDecider,
   dueChanges,
+  isRefusalCode,
   MAX_APPLY_BATCH,
   userCommandsFor,
   type ApplyDueChanges,
@@ -164,7 +165,7 @@ export class ChangeApplier {
 
 /** A refusal's stable code for the record (never its message, which may quote input). */
 const failureCode = (error: unknown): string =>
-  error instanceof DomainError && /^[a-z0-9.-]{1,100}$/i.test(error.code) ? error.code : 'error';
+  error instanceof DomainError && isRefusalCode(error.code) ? error.code : 'error';
 
 const isApplied = (event: DirectorySyncEvent): event is DirectoryChangeApplied =>
   event.type === 'DirectoryChangeApplied';

@@ -1,4 +1,4 @@
-import { normaliseUsername } from '../../../app-passwords/src/domain';
+import { adLargeInteger, normaliseUsername } from '../../../app-passwords/src/domain';
 import { isTombstoneDn, parseDn, ParsedDn } from './distinguished-name';
 import { isObjectGuid } from './guid';
 
@@ -161,11 +161,8 @@ export const readEntry = (input: unknown): { entry?: ReadEntry; issues: EntryIss
 
   const pwdLastSet = nonEmpty(attributes.get('pwdlastset'));
   if (pwdLastSet !== undefined) {
-    const value = single(pwdLastSet);
-    const large = value !== undefined && /^-?\d{1,19}$/.test(value) ? BigInt(value) : undefined;
-    // AD's Large Integer: a signed 64-bit number.
-    if (large !== undefined && large >= -(2n ** 63n) && large < 2n ** 63n)
-      entry.pwdLastSet = large.toString();
+    const value = adLargeInteger(single(pwdLastSet));
+    if (value !== undefined) entry.pwdLastSet = value;
     else issue('pwdLastSet', 'not-a-64-bit-integer');
   }
 

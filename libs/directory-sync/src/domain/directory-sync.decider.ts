@@ -327,7 +327,9 @@ const applyDueChanges = (command: ApplyDueChanges, dir: ConnectedDirectory): Dir
   return events;
 };
 
-const MAX_FAILURE_CODE_LENGTH = 100;
+/** A refusal's code as DomainError spells them (`user.username-taken`, `R6.name-taken`): never a message. */
+export const isRefusalCode = (value: unknown): value is string =>
+  typeof value === 'string' && /^[a-z0-9.-]{1,100}$/i.test(value);
 
 const recordPartialApplication = (
   command: RecordPartialApplication,
@@ -339,12 +341,7 @@ const recordPartialApplication = (
   if (change === undefined) {
     throw new NotFoundError('directory-change.not-found', 'There is no such change.');
   }
-  if (
-    typeof failure !== 'string' ||
-    failure.length === 0 ||
-    failure.length > MAX_FAILURE_CODE_LENGTH ||
-    !/^[a-z0-9.-]+$/i.test(failure)
-  ) {
+  if (!isRefusalCode(failure)) {
     throw new ValidationError('directory.invalid-failure', undefined, 'failure must be a refusal code.');
   }
   if (change.status !== 'scheduled') return [];

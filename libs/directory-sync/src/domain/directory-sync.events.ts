@@ -117,6 +117,20 @@ export type DirectoryChangePartiallyApplied = {
 };
 
 /**
+ * B1: the instant an event of a change says its disable or delete reached the cloud, or undefined:
+ * a DirectoryChangeApplied lands the whole change; a DirectoryChangePartiallyApplied lands it only if
+ * the disable or delete was among what landed (a rename refused after it). Read in stream order, the
+ * first instant found is when the user's app passwords stopped.
+ */
+export const stopLandedAt = (event: { type: string; data: unknown }): string | undefined => {
+  if (event.type === 'DirectoryChangeApplied')
+    return (event.data as DirectoryChangeApplied['data']).appliedAt;
+  if (event.type !== 'DirectoryChangePartiallyApplied') return undefined;
+  const { actions, at } = event.data as DirectoryChangePartiallyApplied['data'];
+  return actions.some((action) => action.type === 'disable' || action.type === 'delete') ? at : undefined;
+};
+
+/**
  * B9: these deletions wait for an admin; the rest of the pass was scheduled. A hold of more than
  * HELD_CHUNK deletions is recorded as several of these events with the same passId (count is the
  * whole hold's), so no event outgrows what Kafka takes in one message.

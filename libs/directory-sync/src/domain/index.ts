@@ -61,7 +61,7 @@ export {
   type PendingChange,
   type TrackedChange,
 } from './directory-sync.state';
-export { directorySyncDecider, directorySyncStreamId } from './directory-sync.decider';
+export { directorySyncDecider, directorySyncStreamId, isRefusalCode } from './directory-sync.decider';
 export {
   exposure,
   exposureWindow,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, NotFoundError, signInStreamIds } from '@latchkey/app-passwords';
-import { directorySyncStreamId, exposure, type SignInRecord } from '@latchkey/directory-sync';
+import { directorySyncStreamId, exposure, stopLandedAt, type SignInRecord } from '@latchkey/directory-sync';
 import { DataSource } from 'typeorm';
 import type { OffboardingEvent } from '../domain/offboarding';
 import { OffboardingStreams } from './offboarding.streams';
@@ -123,32 +123,22 @@ export class OffboardingTimeline {
       );
     if (detected.length === 0) return undefined;
     const changeIds = detected.map(({ data }) => data.changeId);
-    const rows: {
-      type: string;
-      data: {
-        changeId: string;
-        dueAt?: string;
-        appliedAt?: string;
-        at?: string;
-        actions?: { type: string }[];
-      };
-      occurred_at: Date;
-    }[] = await this.db.query(
-      `SELECT type, data, occurred_at FROM events
-       WHERE stream_id = $1
-         AND type IN ('DirectoryChangeScheduled', 'DirectoryChangeApplied', 'DirectoryChangeCancelled',
-                      'DirectoryChangePartiallyApplied')
-         AND data ->> 'changeId' = ANY($2::text[]) ORDER BY seq`,
-      [directorySyncStreamId(tenantId), changeIds],
-    );
+    const rows: { type: string; data: { changeId: string; dueAt?: string }; occurred_at: Date }[] =
+      await this.db.query(
+        `SELECT type, data, occurred_at FROM events
+         WHERE stream_id = $1
+           AND type IN ('DirectoryChangeScheduled', 'DirectoryChangeApplied', 'DirectoryChangeCancelled',
+                        'DirectoryChangePartiallyApplied')
+           AND data ->> 'changeId' = ANY($2::text[]) ORDER BY seq`,
+        [directorySyncStreamId(tenantId), changeIds],
+      );
     const fate = (changeId: string, type: string) =>
       rows.filter((r) => r.data.changeId === changeId && r.type === type);
-    // When the disable or delete reached the cloud: with the change, or before it, when the change
-    // landed in part (its rename refused) and the disable was among what landed.
     const landedAt = (changeId: string): string | undefined =>
-      fate(changeId, 'DirectoryChangePartiallyApplied').find((r) =>
-        r.data.actions?.some((action) => action.type === 'disable' || action.type === 'delete'),
-      )?.data.at ?? fate(changeId, 'DirectoryChangeApplied')[0]?.data.appliedAt;
+      rows
+        .filter((r) => r.data.changeId === changeId)
+        .map(stopLandedAt)
+        .find((at) => at !== undefined);
     const followed =
       changeIds.find((id) => landedAt(id) !== undefined) ??
       changeIds.find((id) => fate(id, 'DirectoryChangeCancelled').length === 0) ??
